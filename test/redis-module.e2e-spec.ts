@@ -1,0 +1,108 @@
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  InjectRedis,
+  RedisConnectError,
+  RedisModule,
+  RedisScript,
+  type RedisConnection,
+} from '../src';
+import { RedisCluster } from './support/redis-cluster';
+import { freePort } from './support/free-port';
+import { inspectClient, ownRedisServer, testRedisUrl, uniquePrefix } from './support/test-redis';
+
+@Injectable()
+class UsesRedis {
+  constructor(@InjectRedis() readonly redis: RedisConnection) {}
+}
+
+@Module({ providers: [UsesRedis], exports: [UsesRedis] })
+class FeatureModule {}
+
+async function appWith(options: Parameters<typeof RedisModule.forRoot>[0]) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [RedisModule.forRoot(options), FeatureModule],
+  }).compile();
+  await moduleRef.init();
+  return moduleRef;
+}
+
+describe('RedisModule', () => {
+  it('shares one connection with every module through InjectRedis()', async () => {
+    const prefix = uniquePrefix('redis-module');
+    const app = await appWith({ url: testRedisUrl() });
+    const { redis } = app.get(UsesRedis);
+    await redis.set(`${prefix}k`, 'v');
+    const check = await inspectClient();
+    expect(await check.get(`${prefix}k`)).toBe('v');
+    check.destroy();
+    await app.close();
+    expect(redis.isOpen).toBe(false);
+  });
+
+  it('leaves a client it did not create open on shutdown', async () => {
+    const client = await inspectClient();
+    const app = await appWith({ client });
+    expect(app.get(UsesRedis).redis).toBe(client);
+    await app.close();
+    expect(client.isOpen).toBe(true);
+    expect(await client.ping()).toBe('PONG');
+    client.destroy();
+  });
+
+  it('fails start-up within connectTimeoutMs naming the URL, with the password redacted', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const attempt = appWith({ url: `redis://:hunter2@127.0.0.1:${port}`, connectTimeoutMs: 300 });
+    await expect(attempt).rejects.toThrow(RedisConnectError);
+    await expect(attempt).rejects.toThrow(`redis://:***@127.0.0.1:${port}`);
+    await attempt.catch((error: Error) => expect(error.message).not.toContain('hunter2'));
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('fails commands at once while Redis is down and recovers when it returns', async () => {
+    const server = await ownRedisServer();
+    const app = await appWith({ url: server.url, maxReconnectDelayMs: 50 });
+    const { redis } = app.get(UsesRedis);
+    await redis.set('k', '1');
+    await server.stop();
+    const started = Date.now();
+    await expect(redis.get('k')).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await server.restart();
+    await new Promise<void>((resolve) => (redis.isReady ? resolve() : redis.once('ready', () => resolve())));
+    await redis.set('k', '2');
+    expect(await redis.get('k')).toBe('2');
+    await app.close();
+    await server.stop();
+  });
+
+  it('runs a Lua script by SHA and reloads it after the server forgets it', async () => {
+    const prefix = uniquePrefix('script');
+    const app = await appWith({ url: testRedisUrl() });
+    const { redis } = app.get(UsesRedis);
+    const script = new RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    expect(await script.run(redis, [`${prefix}n`], ['2'])).toBe(2);
+    await redis.scriptFlush();
+    expect(await script.run(redis, [`${prefix}n`], ['3'])).toBe(5);
+    expect(await redis.scriptExists(script.sha)).toEqual([1]);
+    await app.close();
+  });
+
+  it('connects to a 3-master Redis Cluster and routes hash-tagged keys', async () => {
+    const cluster = await RedisCluster.start();
+    try {
+      const app = await appWith({ cluster: { rootNodes: cluster.rootNodes } });
+      const { redis } = app.get(UsesRedis);
+      const script = new RedisScript(
+        "redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[1]); return redis.call('GET', KEYS[2])",
+      );
+      for (const tag of ['a', 'b', 'c', 'user-42']) {
+        expect(await script.run(redis, [`x:{${tag}}:1`, `x:{${tag}}:2`], [tag])).toBe(tag);
+      }
+      await app.close();
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
