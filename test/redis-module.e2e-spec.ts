@@ -70,7 +70,9 @@ describe('RedisModule', () => {
     await expect(redis.get('k')).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1000);
     await server.restart();
-    await new Promise<void>((resolve) => (redis.isReady ? resolve() : redis.once('ready', () => resolve())));
+    await new Promise<void>((resolve) =>
+      redis.isReady ? resolve() : redis.once('ready', () => resolve()),
+    );
     await redis.set('k', '2');
     expect(await redis.get('k')).toBe('2');
     await app.close();

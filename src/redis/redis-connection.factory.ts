@@ -22,7 +22,9 @@ function describeTarget(options: RedisModuleOptions): string {
   if (options.cluster) {
     const nodes = options.cluster.rootNodes.map((node) => {
       const socket = node.socket as { host?: string; port?: number } | undefined;
-      return node.url ? redactUrl(node.url) : `${socket?.host ?? 'localhost'}:${socket?.port ?? 6379}`;
+      return node.url
+        ? redactUrl(node.url)
+        : `${socket?.host ?? 'localhost'}:${socket?.port ?? 6379}`;
     });
     return `cluster [${nodes.join(', ')}]`;
   }
@@ -48,7 +50,11 @@ function build(options: RedisModuleOptions): RedisConnection {
   if (options.cluster) {
     return createCluster({
       ...options.cluster,
-      defaults: { ...common, ...options.cluster.defaults, socket: { ...socket, ...options.cluster.defaults?.socket } },
+      defaults: {
+        ...common,
+        ...options.cluster.defaults,
+        socket: { ...socket, ...options.cluster.defaults?.socket },
+      },
     });
   }
   return createClient({
@@ -100,7 +106,9 @@ export async function openRedisConnection(options: RedisModuleOptions): Promise<
     return { connection, owned, target };
   } catch (error) {
     if (owned) connection.destroy();
-    throw error instanceof RedisConnectError ? error : new RedisConnectError(target, timeoutMs, error);
+    throw error instanceof RedisConnectError
+      ? error
+      : new RedisConnectError(target, timeoutMs, error);
   } finally {
     clearTimeout(timer);
   }

@@ -6,7 +6,12 @@ export const INSTALL_HINT =
 
 /** Path of the redis-server binary, or undefined when there is none. */
 export function findRedisBinary(): string | undefined {
-  const candidates = [process.env.REDIS_SERVER_BIN, 'redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server'];
+  const candidates = [
+    process.env.REDIS_SERVER_BIN,
+    'redis-server',
+    '/usr/bin/redis-server',
+    '/usr/local/bin/redis-server',
+  ];
   for (const candidate of candidates) {
     if (!candidate) continue;
     try {

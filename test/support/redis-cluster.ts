@@ -12,7 +12,14 @@ export class RedisCluster {
     for (let i = 0; i < masters; i++) {
       nodes.push(
         await RedisServer.start({
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'],
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${i}.conf`,
+            '--cluster-node-timeout',
+            '2000',
+          ],
         }),
       );
     }
@@ -46,16 +53,21 @@ export class RedisCluster {
         ),
       );
       const first = this.nodes[0]!;
-      await Promise.all(clients.slice(1).map((client) => client.clusterMeet('127.0.0.1', first.port)));
+      await Promise.all(
+        clients.slice(1).map((client) => client.clusterMeet('127.0.0.1', first.port)),
+      );
       // Cluster convergence has no event to wait on: poll CLUSTER INFO until every node agrees.
       const deadline = Date.now() + 20_000;
       for (;;) {
         const infos = await Promise.all(clients.map((client) => client.clusterInfo()));
         const ok = infos.every(
-          (info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${clients.length}`),
+          (info) =>
+            info.includes('cluster_state:ok') &&
+            info.includes(`cluster_known_nodes:${clients.length}`),
         );
         if (ok) return;
-        if (Date.now() > deadline) throw new Error(`Redis Cluster did not converge: ${infos.join('\n')}`);
+        if (Date.now() > deadline)
+          throw new Error(`Redis Cluster did not converge: ${infos.join('\n')}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     } finally {

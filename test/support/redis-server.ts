@@ -39,7 +39,9 @@ export class RedisServer {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
   }
 
   /** Starts the process (if it is not running) and resolves once it answers PING. */
@@ -47,7 +49,19 @@ export class RedisServer {
     if (this.running) return;
     const child = spawn(
       this.binary,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.args],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        ...this.args,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
@@ -62,7 +76,9 @@ export class RedisServer {
         }
       };
       const onExit = (code: number | null): void =>
-        reject(new Error(`redis-server on port ${this.port} exited with ${code}: ${output.slice(-500)}`));
+        reject(
+          new Error(`redis-server on port ${this.port} exited with ${code}: ${output.slice(-500)}`),
+        );
       child.stdout?.on('data', onData);
       child.once('exit', onExit);
     });

@@ -1,0 +1,19 @@
+import { Logger } from '@nestjs/common';
+import { createSampleApp } from './app.factory';
+import { sampleOptionsFromEnv } from './sample-options';
+
+async function main(): Promise<void> {
+  const options = sampleOptionsFromEnv();
+  const app = await createSampleApp(options);
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  const store = options.redisUrl ? 'Redis' : 'embedded in-memory stores';
+  new Logger('Sample').log(
+    `nestjs-llm-kit sample listening on http://localhost:${port} (${store})`,
+  );
+}
+
+main().catch((error: unknown) => {
+  new Logger('Sample').error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});

@@ -1,0 +1,82 @@
+import request from 'supertest';
+import { LlmProvider } from '../sample/llm/llm-provider';
+import { SimulatedLlmProvider } from '../sample/llm/simulated-llm.provider';
+import { startSampleApp } from './support/sample-app';
+import { testRedisUrl } from './support/test-redis';
+
+describe('sample app', () => {
+  const latency = process.env.LLM_LATENCY_MS;
+  beforeAll(() => (process.env.LLM_LATENCY_MS = '150'));
+  afterAll(() => (process.env.LLM_LATENCY_MS = latency));
+
+  it.each([
+    ['embedded memory stores', () => ({})],
+    ['Redis', () => ({ redisUrl: testRedisUrl() })],
+  ])(
+    'answers POST /llm/generate with a completion and usage after the simulated latency (%s)',
+    async (_, options) => {
+      const app = await startSampleApp(options());
+      const started = Date.now();
+      const res = await request(app.getHttpServer())
+        .post('/llm/generate')
+        .send({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Hello' }],
+          temperature: 0,
+        })
+        .expect(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(res.body.choices[0].message.content).toMatch(/^Simulated answer: /);
+      expect(res.body.usage.prompt_tokens).toBeGreaterThan(0);
+      expect(res.body.usage.completion_tokens).toBeGreaterThan(0);
+      expect(app.get(LlmProvider)).toBeInstanceOf(SimulatedLlmProvider);
+      await request(app.getHttpServer()).get('/stats').expect(200);
+      await app.close();
+    },
+  );
+
+  it('gives the same text for the same request (deterministic simulated LLM)', async () => {
+    const app = await startSampleApp();
+    const body = { model: 'gpt-4o-mini', prompt: 'Same question' };
+    const a = await request(app.getHttpServer()).post('/llm/generate').send(body).expect(200);
+    const b = await request(app.getHttpServer()).post('/llm/generate').send(body).expect(200);
+    expect(a.body.choices[0].message.content).toBe(b.body.choices[0].message.content);
+    await app.close();
+  });
+
+  it.each([
+    ['an unparseable body', '{"model":', 'application/json'],
+    ['a JSON array', '[1,2]', 'application/json'],
+    ['no model', '{"prompt":"hi"}', 'application/json'],
+    ['neither messages nor prompt', '{"model":"gpt-4o"}', 'application/json'],
+    [
+      'a temperature out of range',
+      '{"model":"gpt-4o","prompt":"hi","temperature":7}',
+      'application/json',
+    ],
+    [
+      'a message without role',
+      '{"model":"gpt-4o","messages":[{"content":"hi"}]}',
+      'application/json',
+    ],
+    ['a text/plain body', 'hello', 'text/plain'],
+  ])('answers 400 to %s on /llm/generate', async (_, body, type) => {
+    const app = await startSampleApp();
+    const res = await request(app.getHttpServer())
+      .post('/llm/generate')
+      .set('content-type', type)
+      .send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.statusCode).toBe(400);
+    await app.close();
+  });
+
+  it('answers 413 to a body over 2 MB', async () => {
+    const app = await startSampleApp();
+    const res = await request(app.getHttpServer())
+      .post('/llm/generate')
+      .send({ model: 'gpt-4o', prompt: 'x'.repeat(3 * 1024 * 1024) });
+    expect(res.status).toBe(413);
+    await app.close();
+  });
+});
