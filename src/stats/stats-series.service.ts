@@ -60,11 +60,12 @@ export class StatsSeriesService implements OnApplicationBootstrap, OnModuleDestr
     return this.options.seriesIntervalMs;
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (this.intervalMs === 0) return;
-    void this.tick();
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
+    // A first point at start-up, so the dashboard has a baseline at once (never throws).
+    await this.tick();
   }
 
   onModuleDestroy(): void {

@@ -1,0 +1,41 @@
+import type { INestApplication, Provider } from '@nestjs/common';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import type { StatsSection } from '../../src/common/stats-source';
+import { RedisModule } from '../../src/redis/redis.module';
+import { StatsModule } from '../../src/stats/stats.module';
+import type { STATS_OPTIONS_TYPE } from '../../src/stats/stats.module-definition';
+import { StatsFixtureModule } from './stats-fixtures';
+
+export interface StatsAppOptions {
+  /** Key prefix of the fixture sources and of StatsModule's own keys. */
+  prefix: string;
+  redisUrl?: string;
+  /** Which fixture sources the app has. */
+  sources?: StatsSection[];
+  stats?: typeof STATS_OPTIONS_TYPE;
+  /** Extra providers of the root module (e.g. a guard). */
+  providers?: Provider[];
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+  /** Listen on a free port (for a browser); otherwise only initialized. */
+  listen?: boolean;
+}
+
+/** An app with StatsModule and the fixture sources, on Redis when `redisUrl` is given. */
+export async function startStatsApp(options: StatsAppOptions): Promise<INestApplication> {
+  let builder = Test.createTestingModule({
+    imports: [
+      ...(options.redisUrl
+        ? [RedisModule.forRoot({ url: options.redisUrl, commandTimeoutMs: 500 })]
+        : []),
+      StatsFixtureModule.register(options.prefix, options.sources),
+      StatsModule.forRoot({ keyPrefix: options.prefix, ...options.stats }),
+    ],
+    providers: options.providers ?? [],
+  });
+  if (options.override) builder = options.override(builder);
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  if (options.listen) await app.listen(0, '127.0.0.1');
+  else await app.init();
+  return app;
+}
