@@ -201,7 +201,11 @@ const SCRIPT = `
         get(''),
         cfg.series ? get('/series') : Promise.resolve({ points: [] }),
       ]);
-      render(report, [...series.points, pointOf(report, Date.now())]);
+      const points = series.points.slice().sort((a, b) => a.t - b.t);
+      const last = points[points.length - 1];
+      // The live totals extend the chart, unless the browser's clock is behind the server's.
+      if (!last || Date.now() > last.t) points.push(pointOf(report, Date.now()));
+      render(report, points);
       status.textContent = 'Updated ' + new Date().toLocaleTimeString() +
         (report.unavailable.length ? ' (unavailable: ' + report.unavailable.join(', ') + ')' : '');
       status.className = report.unavailable.length ? 'err' : '';
