@@ -12,9 +12,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, 'artifacts');
 const TOKEN = 'dashboard-token-0123456789';
 
-// Page-side expressions are strings: the specs compile without the DOM lib.
-const textIs = (id: string, text: string): string =>
-  `document.getElementById(${JSON.stringify(id)})?.textContent === ${JSON.stringify(text)}`;
+// The page's CSP forbids eval, so page-side checks are functions or locators, and the
+// specs compile without the DOM lib, hence this sliver of its types.
+type PageGlobals = {
+  document: { documentElement: { scrollWidth: number } };
+  innerWidth: number;
+};
 
 describe('GET /stats/dashboard in headless Chromium', () => {
   let app: INestApplication;
@@ -113,7 +116,7 @@ describe('GET /stats/dashboard in headless Chromium', () => {
     page.on('requestfailed', (req) => errors.push(`requestfailed: ${req.url()}`));
 
     await page.goto(`${origin}/admin/stats/dashboard#token=${TOKEN}`);
-    await page.waitForFunction(textIs('hits', '17'));
+    await page.locator('#hits', { hasText: /^17$/ }).waitFor();
     expect(page.url()).toBe(`${origin}/admin/stats/dashboard`); // the token left the address bar
     expect(await page.textContent('#misses')).toBe('7');
     expect(await page.textContent('#hit-rate')).toBe('70.8%');
@@ -127,13 +130,14 @@ describe('GET /stats/dashboard in headless Chromium', () => {
 
     // New traffic shows up at the next poll.
     await traffic(3, 0, 0);
-    await page.waitForFunction(textIs('hits', '20'));
+    await page.locator('#hits', { hasText: /^20$/ }).waitFor();
 
     // Readable on a phone: nothing wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate<number>(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    );
+    const overflow = await page.evaluate(() => {
+      const { document, innerWidth } = globalThis as unknown as PageGlobals;
+      return document.documentElement.scrollWidth - innerWidth;
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(ARTIFACTS, 'stats-dashboard-phone.png'), fullPage: true });
 
@@ -144,9 +148,7 @@ describe('GET /stats/dashboard in headless Chromium', () => {
   it('says so on the page when the token is missing, instead of showing figures', async () => {
     const page = await browser.newPage();
     await page.goto(`${origin}/admin/stats/dashboard`);
-    await page.waitForFunction(
-      "(document.getElementById('status')?.textContent ?? '').includes('401')",
-    );
+    await page.locator('#status', { hasText: '401' }).waitFor();
     expect(await page.textContent('#hits')).toBe('—');
     await page.close();
   }, 60_000);
