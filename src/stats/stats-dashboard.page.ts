@@ -81,9 +81,9 @@ main{padding:0 1rem 1rem;display:grid;gap:1rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.75rem}
 .card,figure,table{background:var(--card);border-radius:10px;padding:.75rem;margin:0;box-shadow:0 1px 2px #0002}
 .label,figcaption,caption{color:var(--muted);font-size:.8rem}.value{font-size:1.5rem;font-weight:600;overflow-wrap:anywhere}
-.charts,.tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:1rem}
+.charts,.tables{align-items:start;display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:1rem}
 .chart svg{width:100%;height:auto;display:block}.chart .empty{color:var(--muted);margin:2rem 0;text-align:center}
-.chart text{fill:var(--muted);font-size:11px}.chart .grid{stroke:var(--grid)}.chart .line{stroke:var(--line);fill:none;stroke-width:2}
+.chart text{fill:var(--muted);font-size:10px}.chart .grid{stroke:var(--grid)}.chart .line{stroke:var(--line);fill:none;stroke-width:2;vector-effect:non-scaling-stroke}.chart .grid{vector-effect:non-scaling-stroke}
 caption{text-align:left;padding-bottom:.4rem}table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.25rem .4rem;border-top:1px solid var(--grid);font-size:.85rem;overflow-wrap:anywhere}
 th{font-weight:600}td:not(:first-child),th:not(:first-child){text-align:right}
@@ -111,7 +111,7 @@ const SCRIPT = `
     return res.json();
   };
   const int = new Intl.NumberFormat();
-  const usd = (v) => '$' + (v < 100 ? v.toFixed(v < 1 ? 4 : 2) : int.format(Math.round(v)));
+  const usd = (v) => (v === 0 ? '$0' : '$' + (v < 100 ? v.toFixed(v < 1 ? 4 : 2) : int.format(Math.round(v))));
   const set = (id, text) => { $(id).textContent = text; };
   const sum = (obj, key) => Object.values(obj).reduce((t, v) => t + v[key], 0);
 
@@ -144,7 +144,7 @@ const SCRIPT = `
     const el = $(id);
     const pts = xs.map((x, i) => [x, ys[i]]).filter((p) => typeof p[1] === 'number');
     if (pts.length < 2) { el.innerHTML = '<p class="empty">Collecting data…</p>'; return; }
-    const W = 600, H = 180, L = 54, R = 10, T = 10, B = 22;
+    const W = 360, H = 150, L = 46, R = 8, T = 8, B = 18;
     const x0 = pts[0][0], x1 = pts[pts.length - 1][0] || x0 + 1;
     const top = Math.max(...pts.map((p) => p[1])) || 1;
     const sx = (x) => L + ((x - x0) / (x1 - x0 || 1)) * (W - L - R);
@@ -155,7 +155,8 @@ const SCRIPT = `
       svg += '<line class="grid" x1="' + L + '" x2="' + (W - R) + '" y1="' + y + '" y2="' + y + '"/>';
       svg += '<text x="' + (L - 6) + '" y="' + (y + 4) + '" text-anchor="end">' + fmt(top * f) + '</text>';
     }
-    const time = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const short = x1 - x0 < 600000;
+    const time = (t) => new Date(t).toLocaleTimeString([], short ? {} : { hour: '2-digit', minute: '2-digit' });
     svg += '<text x="' + L + '" y="' + (H - 4) + '">' + time(x0) + '</text>';
     svg += '<text x="' + (W - R) + '" y="' + (H - 4) + '" text-anchor="end">' + time(x1) + '</text>';
     const d = pts.map((p, i) => (i ? 'L' : 'M') + sx(p[0]).toFixed(1) + ' ' + sy(p[1]).toFixed(1)).join(' ');
