@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { Test } from '@nestjs/testing';
 import { StatsSeriesService } from '../src/stats/stats-series.service';
+import { StatsModule } from '../src/stats/stats.module';
 import type { CacheEvent } from './support/stats-fixtures';
 import { startStatsApp } from './support/stats-app';
 import { AdminHeaderGuard } from './support/admin-header.guard';
@@ -338,5 +340,36 @@ describe('StatsModule', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('StatsModule configuration', () => {
+  it('forRootAsync takes the options from a factory and the path beside it', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        StatsModule.forRootAsync({
+          path: 'async-stats',
+          useFactory: () => ({ token: 'from-a-factory-0123456789' }),
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      await request(app.getHttpServer()).get('/async-stats').expect(401);
+      await request(app.getHttpServer())
+        .get('/async-stats')
+        .auth('from-a-factory-0123456789', { type: 'bearer' })
+        .expect(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses to start with a bad option, saying how to fix it', async () => {
+    await expect(
+      startStatsApp({ prefix: uniquePrefix('stats-bad'), stats: { token: 'too-short' } }),
+    ).rejects.toThrow(/token must be a string of at least 16 characters.*openssl rand/);
+    expect(() => StatsModule.forRoot({ path: 'bad path' })).toThrow(/StatsModule path/);
   });
 });

@@ -114,7 +114,7 @@ export class StatsController {
   }
 
   @Get('metrics')
-  @ApiStatsResponse('Prometheus text format', undefined, 'text/plain')
+  @ApiStatsResponse('Prometheus text format', { type: 'string' }, 'text/plain')
   async prometheus(@Res({ passthrough: true }) res: ResponseLike): Promise<string> {
     if (!this.metrics.available)
       throw new HttpException(PROM_CLIENT_MISSING, HttpStatus.NOT_IMPLEMENTED);
@@ -125,7 +125,7 @@ export class StatsController {
 
   @Get('dashboard')
   @SetMetadata(STATS_TOKEN_EXEMPT, true)
-  @ApiStatsResponse('The HTML dashboard', undefined, 'text/html')
+  @ApiStatsResponse('The HTML dashboard', { type: 'string' }, 'text/html')
   dashboard(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike): string {
     if (!this.options.dashboard)
       throw new NotFoundException('The stats dashboard is off (dashboard: false).');
