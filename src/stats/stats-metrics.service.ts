@@ -5,7 +5,7 @@ import { PROM_CLIENT, STATS_OPTIONS } from './stats.constants';
 import { StatsService, type SectionResult } from './stats.service';
 
 /** The prom-client module, when installed. */
-export type PromClient = typeof import('prom-client');
+type PromClient = typeof import('prom-client');
 
 /** What `prom-client` missing means for the metrics route, and how to fix it. */
 export const PROM_CLIENT_MISSING =
@@ -29,11 +29,16 @@ export class StatsMetricsService {
   private registry?: Registry;
   private pending?: Promise<Snapshots>;
 
+  private readonly client: PromClient | null;
+
   constructor(
     private readonly stats: StatsService,
     @Inject(STATS_OPTIONS) private readonly options: ResolvedStatsOptions,
-    @Inject(PROM_CLIENT) private readonly client: PromClient | null,
-  ) {}
+    // Typed `unknown` here so the published types never name prom-client (an optional peer).
+    @Inject(PROM_CLIENT) client: unknown,
+  ) {
+    this.client = client as PromClient | null;
+  }
 
   /** Whether prom-client is installed. */
   get available(): boolean {

@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { optionalRequire } from './optional-require';
 import { StatsAuthGuard } from './stats-auth.guard';
-import { StatsMetricsService, type PromClient } from './stats-metrics.service';
+import { StatsMetricsService } from './stats-metrics.service';
 import type { StatsModuleOptions } from './stats-module-options.interface';
 import { resolveStatsOptions } from './stats-options';
 import { StatsSeriesService } from './stats-series.service';
@@ -36,7 +36,7 @@ import { StatsService } from './stats.service';
       inject: [STATS_MODULE_OPTIONS],
       useFactory: (options: StatsModuleOptions) => resolveStatsOptions(options),
     },
-    { provide: PROM_CLIENT, useFactory: () => optionalRequire<PromClient>('prom-client') },
+    { provide: PROM_CLIENT, useFactory: () => optionalRequire<object>('prom-client') },
     StatsService,
     StatsSeriesService,
     StatsMetricsService,
