@@ -1,11 +1,14 @@
-import type { INestApplication } from '@nestjs/common';
+import { Injectable, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { Test } from '@nestjs/testing';
 import { StatsSeriesService } from '../src/stats/stats-series.service';
+import type { SessionStatsSnapshot } from '../src/common/stats-shapes';
+import { StatsSource, type StatsSnapshotSource } from '../src/common/stats-source';
 import { StatsModule } from '../src/stats/stats.module';
 import type { CacheEvent } from './support/stats-fixtures';
 import { startStatsApp } from './support/stats-app';
 import { AdminHeaderGuard } from './support/admin-header.guard';
+import { startSampleApp } from './support/sample-app';
 import { inspectClient, ownRedisServer, testRedisUrl, uniquePrefix } from './support/test-redis';
 
 // The samplers sample "now" at start-up; the tests drive them with a clock a day ahead,
@@ -371,5 +374,68 @@ describe('StatsModule configuration', () => {
       startStatsApp({ prefix: uniquePrefix('stats-bad'), stats: { token: 'too-short' } }),
     ).rejects.toThrow(/token must be a string of at least 16 characters.*openssl rand/);
     expect(() => StatsModule.forRoot({ path: 'bad path' })).toThrow(/StatsModule path/);
+  });
+});
+
+@StatsSource('sessions')
+@Injectable()
+class HangingSessionStats implements StatsSnapshotSource<SessionStatsSnapshot> {
+  snapshot(): Promise<SessionStatsSnapshot> {
+    return new Promise(() => undefined);
+  }
+  async reset(): Promise<void> {}
+}
+
+describe('StatsModule edge cases', () => {
+  it('reports a source that does not answer within snapshotTimeoutMs as unavailable', async () => {
+    const app = await startStatsApp({
+      prefix: uniquePrefix('stats-hang'),
+      sources: ['cache'],
+      providers: [HangingSessionStats],
+      stats: { snapshotTimeoutMs: 50 },
+    });
+    try {
+      const { body } = await request(app.getHttpServer()).get('/stats').expect(200);
+      expect(body.sessions).toBeNull();
+      expect(body.unavailable).toEqual(['sessions']);
+      expect(body.cache).toMatchObject({ hits: 0 });
+      await request(app.getHttpServer()).get('/stats/sessions').expect(503);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('turns the dashboard and the series off on request', async () => {
+    const app = await startStatsApp({
+      prefix: uniquePrefix('stats-off'),
+      stats: { dashboard: false, seriesIntervalMs: 0 },
+    });
+    try {
+      await request(app.getHttpServer()).get('/stats/dashboard').expect(404);
+      await request(app.getHttpServer()).get('/stats/series').expect(404);
+      expect(await app.get(StatsSeriesService).sample(Date.now())).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('is what the sample app serves at /stats, protected by STATS_TOKEN', async () => {
+    const app = await startSampleApp({ statsToken: 'sample-stats-token-0123' });
+    try {
+      await request(app.getHttpServer()).get('/stats').expect(401);
+      const { body } = await request(app.getHttpServer())
+        .get('/stats')
+        .auth('sample-stats-token-0123', { type: 'bearer' })
+        .expect(200);
+      expect(body).toMatchObject({
+        cache: null,
+        throttling: null,
+        sessions: null,
+        unavailable: [],
+      });
+      await request(app.getHttpServer()).get('/stats/dashboard').expect(200);
+    } finally {
+      await app.close();
+    }
   });
 });
