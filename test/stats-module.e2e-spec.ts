@@ -4,10 +4,13 @@ import { Test } from '@nestjs/testing';
 import { StatsSeriesService } from '../src/stats/stats-series.service';
 import type { SessionStatsSnapshot } from '../src/common/stats-shapes';
 import { StatsSource, type StatsSnapshotSource } from '../src/common/stats-source';
+import { REDIS_CLIENT } from '../src/redis/redis.constants';
+import type { RedisClient } from '../src/redis/redis.types';
 import { StatsModule } from '../src/stats/stats.module';
 import type { CacheEvent } from './support/stats-fixtures';
 import { startStatsApp } from './support/stats-app';
 import { AdminHeaderGuard } from './support/admin-header.guard';
+import { RedisCluster } from './support/redis-cluster';
 import { startSampleApp } from './support/sample-app';
 import { inspectClient, ownRedisServer, testRedisUrl, uniquePrefix } from './support/test-redis';
 
@@ -326,10 +329,20 @@ describe('StatsModule', () => {
     await http(app).post('/stats/reset').set('x-admin', 'yes').expect(200);
   });
 
-  it('answers while Redis is down: sections null and listed as unavailable, section routes 503', async () => {
+  it('answers while Redis is down (sections null and unavailable, section routes 503) and recovers when it returns', async () => {
     const server = await ownRedisServer();
     try {
-      const app = await start({ prefix: uniquePrefix('stats-down'), redisUrl: server.url });
+      const token = 'redis-down-token-0123456789';
+      const app = await start({
+        prefix: uniquePrefix('stats-down'),
+        redisUrl: server.url,
+        stats: { token },
+      });
+      const http = (a: INestApplication) => ({
+        get: (path: string) => request(a.getHttpServer()).get(path).auth(token, { type: 'bearer' }),
+        post: (path: string) =>
+          request(a.getHttpServer()).post(path).auth(token, { type: 'bearer' }),
+      });
       await cacheTraffic(app, [miss('gpt-4o')]);
       await server.stop();
       const { body } = await http(app).get('/stats').expect(200);
@@ -340,6 +353,15 @@ describe('StatsModule', () => {
       await http(app).get('/stats/series').expect(503);
       const metrics = await http(app).get('/stats/metrics').expect(200);
       expect(metrics.text).toContain('llm_stats_source_up{section="cache"} 0');
+      await http(app).post('/stats/reset').expect(503);
+
+      // Back to figures once Redis returns (empty: the server kept nothing).
+      await server.restart();
+      const redis = app.get<RedisClient>(REDIS_CLIENT);
+      if (!redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
+      const back = await http(app).get('/stats').expect(200);
+      expect(back.body.unavailable).toEqual([]);
+      expect(back.body.cache).toMatchObject({ misses: 0 });
     } finally {
       await server.stop();
     }
@@ -385,6 +407,34 @@ class HangingSessionStats implements StatsSnapshotSource<SessionStatsSnapshot> {
   }
   async reset(): Promise<void> {}
 }
+
+describe('StatsModule on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await RedisCluster.start();
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  it('sums two instances and records the series (every multi-key script on one slot)', async () => {
+    const prefix = uniquePrefix('stats-cluster');
+    const a = await startStatsApp({ prefix, cluster: cluster.rootNodes });
+    const b = await startStatsApp({ prefix, cluster: cluster.rootNodes });
+    try {
+      await cacheTraffic(a, [hit('gpt-4o', 0.5, 10, 10)]);
+      await cacheTraffic(b, [miss('gpt-4o'), hit('o3', 0.25, 10, 10)]);
+      await sessionTraffic(b, ['created']);
+      const { body } = await request(a.getHttpServer()).get('/stats').expect(200);
+      expect(body).toMatchObject({ cache: { hits: 2, misses: 1 }, sessions: { active: 1 } });
+      const t0 = future();
+      expect(await a.get(StatsSeriesService).sample(t0)).toBe(true);
+      expect(await b.get(StatsSeriesService).sample(t0)).toBe(false);
+      const series = await request(b.getHttpServer()).get('/stats/series').expect(200);
+      expect(series.body.points.at(-1)).toMatchObject({ t: t0, hits: 2, misses: 1 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+});
 
 describe('StatsModule edge cases', () => {
   it('reports a source that does not answer within snapshotTimeoutMs as unavailable', async () => {

@@ -10,6 +10,8 @@ export interface StatsAppOptions {
   /** Key prefix of the fixture sources and of StatsModule's own keys. */
   prefix: string;
   redisUrl?: string;
+  /** Redis Cluster seed nodes (instead of `redisUrl`). */
+  cluster?: { url: string }[];
   /** Which fixture sources the app has. */
   sources?: StatsSection[];
   stats?: typeof STATS_OPTIONS_TYPE;
@@ -26,6 +28,9 @@ export async function startStatsApp(options: StatsAppOptions): Promise<INestAppl
     imports: [
       ...(options.redisUrl
         ? [RedisModule.forRoot({ url: options.redisUrl, commandTimeoutMs: 500 })]
+        : []),
+      ...(options.cluster
+        ? [RedisModule.forRoot({ cluster: { rootNodes: options.cluster } })]
         : []),
       StatsFixtureModule.register(options.prefix, options.sources),
       StatsModule.forRoot({ keyPrefix: options.prefix, ...options.stats }),
