@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { PROM_CLIENT } from '../src/stats/stats.constants';
-import { startStatsApp } from './support/stats-app';
+import { statsApps } from './support/stats-app';
 import { parsePrometheusText, type PromFamily } from './support/prometheus-text';
 import { testRedisUrl, uniquePrefix } from './support/test-redis';
 
@@ -11,15 +11,8 @@ const series = (family: PromFamily | undefined) =>
   Object.fromEntries((family?.samples ?? []).map((s) => [JSON.stringify(s.labels), s.value]));
 
 describe('GET /stats/metrics', () => {
-  const apps: INestApplication[] = [];
-  const start = async (...args: Parameters<typeof startStatsApp>) => {
-    const app = await startStatsApp(...args);
-    apps.push(app);
-    return app;
-  };
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-  });
+  const { start, closeAll } = statsApps();
+  afterEach(closeAll);
 
   it('exports the cluster-wide figures as valid Prometheus text with the documented names and labels', async () => {
     const prefix = uniquePrefix('stats-metrics');

@@ -8,7 +8,7 @@ import { REDIS_CLIENT } from '../src/redis/redis.constants';
 import type { RedisClient } from '../src/redis/redis.types';
 import { StatsModule } from '../src/stats/stats.module';
 import type { CacheEvent } from './support/stats-fixtures';
-import { startStatsApp } from './support/stats-app';
+import { startStatsApp, statsApps } from './support/stats-app';
 import { AdminHeaderGuard } from './support/admin-header.guard';
 import { RedisCluster } from './support/redis-cluster';
 import { startSampleApp } from './support/sample-app';
@@ -57,15 +57,8 @@ const miss = (model: string): CacheEvent => ({
 });
 
 describe('StatsModule', () => {
-  const apps: INestApplication[] = [];
-  const start = async (...args: Parameters<typeof startStatsApp>) => {
-    const app = await startStatsApp(...args);
-    apps.push(app);
-    return app;
-  };
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-  });
+  const { start, closeAll } = statsApps();
+  afterEach(closeAll);
 
   describe('two instances on one Redis', () => {
     let a: INestApplication;

@@ -76,42 +76,32 @@ export class StatsMetricsService {
     const registers = [registry];
     const present = new Set(this.stats.present());
     // Only the sections this app has are exported; their metrics are read on each scrape.
-    const counter = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: L[],
-      fill: (metric: Counter<L>, snapshots: Snapshots) => void,
-    ): void => {
-      const metric: Counter<L> = new client.Counter<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect: async () => {
-          const snapshots = await this.snapshots();
-          metric.reset();
-          fill(metric, snapshots);
-        },
-      });
-    };
-    const gauge = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: L[],
-      fill: (metric: Gauge<L>, snapshots: Snapshots) => void,
-    ): void => {
-      const metric: Gauge<L> = new client.Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect: async () => {
-          const snapshots = await this.snapshots();
-          metric.reset();
-          fill(metric, snapshots);
-        },
-      });
-    };
+    type Fill<M> = (metric: M, snapshots: Snapshots) => void;
+    interface MetricConfig {
+      name: string;
+      help: string;
+      labelNames: string[];
+      registers: Registry[];
+      collect: () => Promise<void>;
+    }
+    // Each metric is reset and refilled from the shared snapshots on every scrape.
+    const define =
+      <M extends Counter | Gauge>(Metric: new (config: MetricConfig) => M) =>
+      (name: string, help: string, labelNames: string[], fill: Fill<M>): void => {
+        const metric: M = new Metric({
+          name,
+          help,
+          labelNames,
+          registers,
+          collect: async () => {
+            const snapshots = await this.snapshots();
+            metric.reset();
+            fill(metric, snapshots);
+          },
+        });
+      };
+    const counter = define<Counter>(client.Counter);
+    const gauge = define<Gauge>(client.Gauge);
 
     if (present.size > 0) {
       gauge(

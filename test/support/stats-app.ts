@@ -44,3 +44,24 @@ export async function startStatsApp(options: StatsAppOptions): Promise<INestAppl
   else await app.init();
   return app;
 }
+
+/**
+ * `start` opens a stats app and remembers it; `closeAll` (for afterEach) closes every app
+ * opened since.
+ */
+export function statsApps(): {
+  start: (options: StatsAppOptions) => Promise<INestApplication>;
+  closeAll: () => Promise<void>;
+} {
+  const apps: INestApplication[] = [];
+  return {
+    start: async (options) => {
+      const app = await startStatsApp(options);
+      apps.push(app);
+      return app;
+    },
+    closeAll: async () => {
+      await Promise.all(apps.splice(0).map((app) => app.close()));
+    },
+  };
+}

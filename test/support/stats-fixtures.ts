@@ -21,6 +21,7 @@ import type {
   ThrottlingStatsSnapshot,
 } from '../../src/common/stats-shapes';
 import {
+  STATS_SOURCE_METADATA,
   StatsSource,
   type StatsSection,
   type StatsSnapshotSource,
@@ -66,9 +67,15 @@ class Counters {
   }
 }
 
+// The section comes from the subclass's own @StatsSource, so the subclasses need no
+// constructor of their own (Nest reads the inherited parameter metadata).
 abstract class FixtureSource {
   protected readonly counters: Counters;
-  constructor(section: StatsSection, prefix: string, redis?: RedisConnection) {
+  constructor(
+    @Inject(FIXTURE_PREFIX) prefix: string,
+    @Optional() @Inject(REDIS_CLIENT) redis?: RedisConnection,
+  ) {
+    const section = Reflect.getMetadata(STATS_SOURCE_METADATA, new.target) as StatsSection;
     this.counters = new Counters(`${prefix}${section}:${hashTag('stats')}`, redis);
   }
   reset(): Promise<void> {
@@ -102,13 +109,6 @@ export class FixtureCacheStats
   extends FixtureSource
   implements StatsSnapshotSource<CacheStatsSnapshot>
 {
-  constructor(
-    @Inject(FIXTURE_PREFIX) prefix: string,
-    @Optional() @Inject(REDIS_CLIENT) redis?: RedisConnection,
-  ) {
-    super('cache', prefix, redis);
-  }
-
   record(event: CacheEvent): Promise<void> {
     const values = {
       [event.result]: 1,
@@ -165,13 +165,6 @@ export class FixtureThrottlingStats
   extends FixtureSource
   implements StatsSnapshotSource<ThrottlingStatsSnapshot>
 {
-  constructor(
-    @Inject(FIXTURE_PREFIX) prefix: string,
-    @Optional() @Inject(REDIS_CLIENT) redis?: RedisConnection,
-  ) {
-    super('throttling', prefix, redis);
-  }
-
   record(policy: string, result: 'allowed' | 'rejected', tracker: string): Promise<void> {
     const fields: Record<string, number> = { [`p|${policy}|${result}`]: 1 };
     if (result === 'rejected') fields[`t|${digest(tracker, 16)}`] = 1;
@@ -200,13 +193,6 @@ export class FixtureSessionStats
   extends FixtureSource
   implements StatsSnapshotSource<SessionStatsSnapshot>
 {
-  constructor(
-    @Inject(FIXTURE_PREFIX) prefix: string,
-    @Optional() @Inject(REDIS_CLIENT) redis?: RedisConnection,
-  ) {
-    super('sessions', prefix, redis);
-  }
-
   record(event: 'created' | 'destroyed' | 'revoked'): Promise<void> {
     return this.counters.add({ [event]: 1 });
   }
