@@ -4,6 +4,7 @@ import {
   ForbiddenException,
   Inject,
   Injectable,
+  Logger,
   type OnModuleInit,
   UnauthorizedException,
 } from '@nestjs/common';
@@ -42,7 +43,12 @@ export class StatsAuthGuard implements CanActivate, OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    const { guard } = this.options;
+    const { guard, token } = this.options;
+    if (!guard && !token && process.env.NODE_ENV === 'production') {
+      new Logger('StatsModule').warn(
+        'The stats routes are public (no token or guard); set StatsModule token or guard to protect them.',
+      );
+    }
     if (typeof guard !== 'function') {
       this.delegate = guard;
       return;
