@@ -47,8 +47,16 @@ interface RequestLike {
   originalUrl?: string;
   url: string;
 }
+// Express responses have setHeader(); Fastify replies have header(). Not tested on Fastify.
 interface ResponseLike {
-  setHeader(name: string, value: string): unknown;
+  setHeader?(name: string, value: string): unknown;
+  header?(name: string, value: string): unknown;
+}
+function setHeaders(res: ResponseLike, headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (res.setHeader) res.setHeader(name, value);
+    else res.header?.(name, value);
+  }
 }
 
 /**
@@ -119,7 +127,7 @@ export class StatsController {
     if (!this.metrics.available)
       throw new HttpException(PROM_CLIENT_MISSING, HttpStatus.NOT_IMPLEMENTED);
     const { contentType, body } = await this.metrics.render();
-    res.setHeader('Content-Type', contentType);
+    setHeaders(res, { 'Content-Type': contentType });
     return body;
   }
 
@@ -132,11 +140,13 @@ export class StatsController {
     const path = (req.originalUrl ?? req.url).split('?')[0]!;
     const base = path.replace(/\/dashboard\/?$/, '');
     const nonce = randomBytes(16).toString('base64');
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Content-Security-Policy', dashboardCsp(nonce));
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    setHeaders(res, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': dashboardCsp(nonce),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
     return renderDashboard(
       { base, pollMs: this.options.dashboardPollMs, series: this.series.intervalMs > 0 },
       nonce,
