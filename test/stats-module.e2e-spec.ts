@@ -309,7 +309,9 @@ describe('StatsModule', () => {
       expect(res.text).not.toContain(token);
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
       // Inline code runs only with this response's nonce; no CDN, no other origin.
-      const nonce = /script-src 'nonce-([^']+)'/.exec(res.headers['content-security-policy'])?.[1];
+      const nonce = /script-src 'nonce-([^']+)'/.exec(
+        String(res.headers['content-security-policy']),
+      )?.[1];
       expect(nonce).toBeTruthy();
       expect(res.text).toContain(`<script nonce="${nonce}">`);
       expect(res.text).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet|https?:\/\//);
