@@ -1,9 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { RedisModule } from '../src';
+import { RedisModule, StatsModule } from '../src';
 import { AuthController } from './auth/auth.controller';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
-import { SampleStatsController } from './stats/stats.controller';
 
 @Module({})
 export class AppModule {
@@ -13,8 +12,10 @@ export class AppModule {
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
         LlmModule,
+        // GET /stats, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them and enables reset.
+        StatsModule.forRoot({ token: options.statsToken }),
       ],
-      controllers: [AuthController, SampleStatsController],
+      controllers: [AuthController],
     };
   }
 }

@@ -9,3 +9,32 @@ export { RedisHealthService, type RedisHealth } from './redis/redis-health.servi
 export { RedisScript, type RedisScriptReply } from './redis/redis-script';
 export { RedisConnectError, RedisOptionsError } from './redis/redis.errors';
 export { hashTag, digest, redactUrl } from './redis/redis-keys';
+
+// Stats
+export { StatsModule } from './stats/stats.module';
+export type { StatsModuleOptions } from './stats/stats-module-options.interface';
+export { StatsController } from './stats/stats.controller';
+export { StatsService, type SectionResult } from './stats/stats.service';
+export { StatsSeriesService } from './stats/stats-series.service';
+export { StatsMetricsService } from './stats/stats-metrics.service';
+export { StatsAuthGuard } from './stats/stats-auth.guard';
+export { StatsOptionsError } from './stats/stats.errors';
+export type {
+  StatsReport,
+  ProcessStats,
+  StatsSeries,
+  StatsSeriesPoint,
+  StatsSectionSnapshots,
+} from './stats/stats-report.interface';
+export {
+  StatsSource,
+  STATS_SOURCE_METADATA,
+  type StatsSection,
+  type StatsSnapshotSource,
+} from './common/stats-source';
+export type {
+  CacheSliceStats,
+  CacheStatsSnapshot,
+  ThrottlingStatsSnapshot,
+  SessionStatsSnapshot,
+} from './common/stats-shapes';

@@ -1,0 +1,67 @@
+import type { INestApplication, Provider } from '@nestjs/common';
+import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import type { StatsSection } from '../../src/common/stats-source';
+import { RedisModule } from '../../src/redis/redis.module';
+import { StatsModule } from '../../src/stats/stats.module';
+import type { STATS_OPTIONS_TYPE } from '../../src/stats/stats.module-definition';
+import { StatsFixtureModule } from './stats-fixtures';
+
+export interface StatsAppOptions {
+  /** Key prefix of the fixture sources and of StatsModule's own keys. */
+  prefix: string;
+  redisUrl?: string;
+  /** Redis Cluster seed nodes (instead of `redisUrl`). */
+  cluster?: { url: string }[];
+  /** Which fixture sources the app has. */
+  sources?: StatsSection[];
+  stats?: typeof STATS_OPTIONS_TYPE;
+  /** Extra providers of the root module (e.g. a guard). */
+  providers?: Provider[];
+  override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+  /** Listen on a free port (for a browser); otherwise only initialized. */
+  listen?: boolean;
+}
+
+/** An app with StatsModule and the fixture sources, on Redis when `redisUrl` is given. */
+export async function startStatsApp(options: StatsAppOptions): Promise<INestApplication> {
+  let builder = Test.createTestingModule({
+    imports: [
+      ...(options.redisUrl
+        ? [RedisModule.forRoot({ url: options.redisUrl, commandTimeoutMs: 500 })]
+        : []),
+      ...(options.cluster
+        ? [RedisModule.forRoot({ cluster: { rootNodes: options.cluster } })]
+        : []),
+      StatsFixtureModule.register(options.prefix, options.sources),
+      StatsModule.forRoot({ keyPrefix: options.prefix, ...options.stats }),
+    ],
+    providers: options.providers ?? [],
+  });
+  if (options.override) builder = options.override(builder);
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  if (options.listen) await app.listen(0, '127.0.0.1');
+  else await app.init();
+  return app;
+}
+
+/**
+ * `start` opens a stats app and remembers it; `closeAll` (for afterEach) closes every app
+ * opened since.
+ */
+export function statsApps(): {
+  start: (options: StatsAppOptions) => Promise<INestApplication>;
+  closeAll: () => Promise<void>;
+} {
+  const apps: INestApplication[] = [];
+  return {
+    start: async (options) => {
+      const app = await startStatsApp(options);
+      apps.push(app);
+      return app;
+    },
+    closeAll: async () => {
+      await Promise.all(apps.splice(0).map((app) => app.close()));
+    },
+  };
+}
