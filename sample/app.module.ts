@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { RedisModule } from '../src';
+import { RedisModule, SessionModule } from '../src';
 import { AuthController } from './auth/auth.controller';
+import { sampleSessionSecret } from './auth/session-secret';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
 import { SampleStatsController } from './stats/stats.controller';
@@ -12,6 +13,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
+        SessionModule.forRoot({
+          secret: sampleSessionSecret(options.sessionSecret) as string,
+          maxSessionsPerUser: 5,
+          ...options.session,
+        }),
         LlmModule,
       ],
       controllers: [AuthController, SampleStatsController],

@@ -1,0 +1,100 @@
+import {
+  Controller,
+  Get,
+  type INestApplication,
+  Module,
+  Param,
+  Post,
+  Req,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import {
+  RedisModule,
+  RequireSession,
+  Session,
+  SessionModule,
+  SessionService,
+  type SessionModuleOptions,
+} from '../../src';
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+
+/** Lets a test hold a request inside its handler until it says go. */
+export class Gate {
+  private release!: () => void;
+  private enter!: () => void;
+  readonly released = new Promise<void>((resolve) => (this.release = resolve));
+  readonly entered = new Promise<void>((resolve) => (this.enter = resolve));
+  arrive(): Promise<void> {
+    this.enter();
+    return this.released;
+  }
+  open(): void {
+    this.release();
+  }
+}
+
+export const gates = new Map<string, Gate>();
+
+@Controller()
+class TestController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Get('health')
+  health() {
+    return { ok: true };
+  }
+
+  @Post('login/:user')
+  async login(@Param('user') user: string, @Req() req: Request) {
+    return { id: await this.sessions.create(req, { userId: user }) };
+  }
+
+  @Get('me')
+  @RequireSession()
+  me(@Session() session: Record<string, unknown>) {
+    const { cookie: _cookie, ...data } = session;
+    return data;
+  }
+
+  /** Sets one field after waiting at the named gate (if any). */
+  @Post('set/:field/:value')
+  @RequireSession()
+  async set(
+    @Param('field') field: string,
+    @Param('value') value: string,
+    @Session() session: Record<string, unknown>,
+  ) {
+    await gates.get(field)?.arrive();
+    session[field] = value;
+    return { ok: true };
+  }
+}
+
+/** A Nest app with SessionModule (Redis at `redisUrl`, or memory) and a few session routes. */
+export async function sessionTestApp(
+  options: Partial<SessionModuleOptions> & { redisUrl?: string } = {},
+): Promise<INestApplication> {
+  const { redisUrl, ...session } = options;
+  @Module({
+    imports: [
+      ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl, maxReconnectDelayMs: 50 })] : []),
+      SessionModule.forRoot({ secret: TEST_SECRET, ...session }),
+    ],
+    controllers: [TestController],
+  })
+  class TestAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+  app.set('trust proxy', 'loopback');
+  await app.init();
+  return app;
+}
+
+/** The `name=value` part of the session cookie a response set, if any. */
+export function sessionCookie(res: { headers: Record<string, unknown> }, name = '__Host-sid') {
+  const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return cookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0];
+}
