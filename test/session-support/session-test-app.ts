@@ -6,10 +6,11 @@ import {
   Param,
   Post,
   Req,
+  Res,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import {
   RedisModule,
   RequireSession,
@@ -50,6 +51,12 @@ class TestController {
   @Post('login/:user')
   async login(@Param('user') user: string, @Req() req: Request) {
     return { id: await this.sessions.create(req, { userId: user }) };
+  }
+
+  @Post('logout')
+  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await this.sessions.destroy(req, res);
+    return { ok: true };
   }
 
   @Get('me')
