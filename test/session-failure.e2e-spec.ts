@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ownRedisServer } from './support/test-redis';
+import { inspectClient, ownRedisServer } from './support/test-redis';
 import { sessionCookie, sessionTestApp } from './session-support/session-test-app';
 import { REDIS_CLIENT, type RedisConnection } from '../src';
 
@@ -57,11 +57,11 @@ describe('SessionModule when Redis goes away', () => {
     const server = await ownRedisServer();
     const app = await sessionTestApp({ redisUrl: server.url, storeTimeoutMs: STORE_TIMEOUT_MS });
     const http = app.getHttpServer();
-    const redis = app.get<RedisConnection>(REDIS_CLIENT);
+    const admin = await inspectClient(server.url);
     try {
       const cookie = sessionCookie(await request(http).post('/login/u1').set(HTTPS).expect(201))!;
       // CLIENT PAUSE holds every command of every client: Redis is up but does not answer.
-      await redis.sendCommand(['CLIENT', 'PAUSE', String(STORE_TIMEOUT_MS * 4), 'ALL']);
+      await admin.sendCommand(['CLIENT', 'PAUSE', String(STORE_TIMEOUT_MS * 4), 'ALL']);
       const res = await request(http)
         .get('/me')
         .set(HTTPS)
@@ -70,6 +70,7 @@ describe('SessionModule when Redis goes away', () => {
       expect(res.status).toBe(503);
       await request(http).get('/health').set(HTTPS).set('Cookie', cookie).expect(200);
     } finally {
+      admin.destroy();
       await app.close();
       await server.stop();
     }

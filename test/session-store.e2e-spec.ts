@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { SessionStats, type RedisClient } from '../src';
+import { SessionService, SessionStats, type RedisClient } from '../src';
 import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
 import { Gate, gates, sessionCookie, sessionTestApp } from './session-support/session-test-app';
 
@@ -24,7 +24,8 @@ async function sessionKeys(redis: RedisClient, prefix: string): Promise<string[]
 async function commandCalls(redis: RedisClient): Promise<Record<string, number>> {
   const info = await redis.info('commandstats');
   const calls: Record<string, number> = {};
-  for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls[match[1]!] = Number(match[2]);
+  for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g))
+    calls[match[1]!] = Number(match[2]);
   return calls;
 }
 
@@ -133,7 +134,12 @@ describe('SessionModule store rules (Redis)', () => {
 
   it('expires sessions in Redis itself (short real TTL)', async () => {
     const prefix = uniquePrefix('sess');
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix, ttlMs: 300, touchIntervalMs: 0 });
+    const app = await sessionTestApp({
+      redisUrl: testRedisUrl(),
+      prefix,
+      ttlMs: 300,
+      touchIntervalMs: 0,
+    });
     await login(app);
     const [key] = await sessionKeys(redis, prefix);
     const pttl = await redis.pTTL(key!);
@@ -174,7 +180,6 @@ describe('SessionModule store rules (Redis)', () => {
     const stats = app.get(SessionStats);
     const cookies = [await login(app, 'a'), await login(app, 'a'), await login(app, 'a')];
     await login(app, 'b');
-    const { SessionService } = await import('../src');
     const sessions = app.get(SessionService);
     await sessions.revokeAllForUser('b');
     await request(app.getHttpServer()).post('/login/c').set(HTTPS).set('Cookie', cookies[2]!);

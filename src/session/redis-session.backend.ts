@@ -31,11 +31,16 @@ function strings(reply: unknown): string[] {
  */
 export class RedisSessionBackend implements SessionBackend {
   private readonly statsKeys: string[];
+  private readonly redis: RedisConnection;
 
   constructor(
-    private readonly redis: RedisConnection,
+    shared: RedisConnection,
     private readonly prefix: string,
   ) {
+    // The store bounds every call itself (storeTimeoutMs, one timer per call). Without this,
+    // the client's per-command timeout would allocate an AbortSignal timer per command that
+    // lives on for commandTimeoutMs: measurable garbage on the hottest path of every request.
+    this.redis = shared.withCommandOptions({}) as RedisConnection;
     this.statsKeys = [`${prefix}{stats}:counters`, `${prefix}{stats}:active`];
   }
 
@@ -80,7 +85,9 @@ export class RedisSessionBackend implements SessionBackend {
 
   async list(tag: string): Promise<{ idHash: string; fields: SessionFields }[]> {
     const base = this.base(tag);
-    const flat = strings(await LIST_SCRIPT.run(this.redis, [`${base}index`], [base, ...LIST_FIELDS]));
+    const flat = strings(
+      await LIST_SCRIPT.run(this.redis, [`${base}index`], [base, ...LIST_FIELDS]),
+    );
     const out: { idHash: string; fields: SessionFields }[] = [];
     const width = LIST_FIELDS.length + 1;
     for (let i = 0; i + width <= flat.length; i += width) {
@@ -93,7 +100,11 @@ export class RedisSessionBackend implements SessionBackend {
 
   async removeAll(tag: string, exceptIdHash?: string): Promise<string[]> {
     const base = this.base(tag);
-    const reply = await REMOVE_ALL_SCRIPT.run(this.redis, [`${base}index`], [base, exceptIdHash ?? '']);
+    const reply = await REMOVE_ALL_SCRIPT.run(
+      this.redis,
+      [`${base}index`],
+      [base, exceptIdHash ?? ''],
+    );
     return strings(reply);
   }
 
@@ -112,7 +123,12 @@ export class RedisSessionBackend implements SessionBackend {
     const [active, created, destroyed, revoked] = strings(
       await SNAPSHOT_SCRIPT.run(this.redis, this.statsKeys, [String(nowMs)]),
     ).map(Number);
-    return { active: active ?? 0, created: created ?? 0, destroyed: destroyed ?? 0, revoked: revoked ?? 0 };
+    return {
+      active: active ?? 0,
+      created: created ?? 0,
+      destroyed: destroyed ?? 0,
+      revoked: revoked ?? 0,
+    };
   }
 
   async resetCounters(): Promise<void> {

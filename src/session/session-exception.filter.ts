@@ -14,7 +14,8 @@ import { SessionNotFoundError, SessionUnavailableError } from './session.errors'
 export class SessionExceptionFilter implements ExceptionFilter {
   catch(error: SessionUnavailableError | SessionNotFoundError, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const http = error instanceof SessionUnavailableError ? storeDownException() : noSessionException();
+    const http =
+      error instanceof SessionUnavailableError ? storeDownException() : noSessionException();
     if (res.headersSent) return;
     if (error instanceof SessionUnavailableError) res.setHeader('Retry-After', '1');
     res.status(http.getStatus()).json(http.getResponse());

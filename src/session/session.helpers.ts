@@ -9,7 +9,9 @@ import { SessionService } from './session.service';
 function serviceFor(req: Request | undefined): SessionService {
   const runtime = req && runtimeOf(req);
   if (!runtime)
-    throw new Error('No session middleware ran on this request: add SessionModule or sessionMiddleware().');
+    throw new Error(
+      'No session middleware ran on this request: add SessionModule or sessionMiddleware().',
+    );
   return new SessionService(runtime);
 }
 

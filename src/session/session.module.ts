@@ -51,9 +51,7 @@ import { SessionStats } from './session.stats';
   exports: [SessionService, SessionStats, SessionGuard],
 })
 export class SessionModule extends SessionConfigurableModule implements NestModule {
-  constructor(
-    @Optional() @Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime,
-  ) {
+  constructor(@Optional() @Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {
     super();
     new Logger('SessionModule').log(runtime.describe());
   }
@@ -62,6 +60,8 @@ export class SessionModule extends SessionConfigurableModule implements NestModu
     const { routes, exclude } = this.runtime.options;
     const proxy = consumer.apply(this.runtime.handler);
     if (exclude.length > 0) proxy.exclude(...exclude);
-    proxy.forRoutes(...(routes.length > 0 ? routes : [{ path: '*path', method: RequestMethod.ALL }]));
+    proxy.forRoutes(
+      ...(routes.length > 0 ? routes : [{ path: '*path', method: RequestMethod.ALL }]),
+    );
   }
 }

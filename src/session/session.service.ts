@@ -46,7 +46,10 @@ export class SessionService {
    * fixation defence) and saves it before returning the new id. Put the user in
    * `data.userId`: it files the session under the user for `listForUser` and the cap.
    */
-  async create(req: Request, data: Partial<SessionData> & Record<string, unknown>): Promise<string> {
+  async create(
+    req: Request,
+    data: Partial<SessionData> & Record<string, unknown>,
+  ): Promise<string> {
     this.ready(req);
     const request = req as SessionRequest;
     const userId = data.userId;

@@ -1,7 +1,11 @@
 import type { Request } from 'express';
 import { Store, type SessionData } from 'express-session';
 import type { LogThrottle } from '../common/log-throttle';
-import type { SessionBackend, SessionCounterChange, SessionFields } from './session-backend.interface';
+import type {
+  SessionBackend,
+  SessionCounterChange,
+  SessionFields,
+} from './session-backend.interface';
 import { handleOf, refOf } from './session-id';
 import type { ResolvedSessionOptions } from './session-options.resolver';
 import { setState, stateOf, type SessionState } from './session-state';
@@ -21,15 +25,20 @@ function encodeData(session: object): SessionFields {
   return fields;
 }
 
-function decodeData(fields: SessionFields): Record<string, unknown> {
+/** The data of stored fields, and the `d:` fields themselves (what `set` diffs against). */
+function decodeData(fields: SessionFields): {
+  data: Record<string, unknown>;
+  loaded: SessionFields;
+} {
   const data: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(fields))
-    if (name.startsWith(DATA)) data[name.slice(DATA.length)] = JSON.parse(value);
-  return data;
-}
-
-function pick(fields: SessionFields, prefix: string): SessionFields {
-  return Object.fromEntries(Object.entries(fields).filter(([name]) => name.startsWith(prefix)));
+  const loaded: SessionFields = {};
+  for (const name in fields) {
+    if (!name.startsWith(DATA)) continue;
+    const value = fields[name]!;
+    loaded[name] = value;
+    data[name.slice(DATA.length)] = JSON.parse(value);
+  }
+  return { data, loaded };
 }
 
 /**
@@ -50,16 +59,25 @@ export class LlmSessionStore extends Store {
 
   /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. */
   guarded<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), this.options.storeTimeoutMs);
+    // A hand-made race: this runs on every request, Promise.race + finally cost two more promises.
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new SessionUnavailableError(new Error('timed out'))),
+        this.options.storeTimeoutMs,
+      );
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(
+            error instanceof SessionNotFoundError ? error : new SessionUnavailableError(error),
+          );
+        },
+      );
     });
-    return Promise.race([work, timeout])
-      .catch((error: unknown) => {
-        if (error instanceof SessionNotFoundError) throw error;
-        throw new SessionUnavailableError(error);
-      })
-      .finally(() => clearTimeout(timer));
   }
 
   /** Updates the counters without holding up the request; a failure is logged, once in a while. */
@@ -90,10 +108,10 @@ export class LlmSessionStore extends Store {
     const now = this.options.clock();
     const idle = !(now - lastSeenAtMs < this.options.ttlMs);
     const tooOld = !(now - createdAtMs < this.options.absoluteTtlMs);
-    let data: Record<string, unknown>;
+    let decoded: ReturnType<typeof decodeData>;
     try {
       if (idle || tooOld) throw new Error('expired');
-      data = decodeData(fields);
+      decoded = decodeData(fields);
     } catch {
       // Expired (the clock is ahead of Redis's expiry) or unreadable: the session is over.
       if (await this.guarded(this.backend.remove(ref)))
@@ -102,9 +120,8 @@ export class LlmSessionStore extends Store {
     }
     const expires = new Date(createdAtMs + this.options.absoluteTtlMs);
     const cookie = { ...this.options.cookie, originalMaxAge: this.options.absoluteTtlMs, expires };
-    const session = { ...data, cookie } as unknown as SessionData;
-    const loaded = pick(fields, DATA);
-    setState(session, { ref, persisted: true, loaded, createdAtMs, lastSeenAtMs });
+    const session = { ...decoded.data, cookie } as unknown as SessionData;
+    setState(session, { ref, persisted: true, loaded: decoded.loaded, createdAtMs, lastSeenAtMs });
     return session;
   }
 
