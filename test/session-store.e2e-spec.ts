@@ -190,3 +190,47 @@ describe('SessionModule store rules (Redis)', () => {
     await app.close();
   });
 });
+
+describe('SessionModule helpers and decorators', () => {
+  it('supports the seed helpers createSession(res, data) and destroySession(req, res)', async () => {
+    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const http = app.getHttpServer();
+    const res = await request(http).post('/seed-login/u7').set(HTTPS).expect(201);
+    const cookie = sessionCookie(res)!;
+    expect(decodeURIComponent(cookie)).toContain(res.body.id);
+    expect((await me(app, cookie).expect(200)).body).toEqual({ userId: 'u7' });
+    const out = await request(http).post('/seed-logout').set(HTTPS).set('Cookie', cookie);
+    expect(out.headers['clear-site-data']).toBeDefined();
+    await me(app, cookie).expect(401);
+    await app.close();
+  });
+
+  it('runs pipes on a @Session(property) parameter', async () => {
+    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const cookie = await login(app, 'quiet');
+    const res = await request(app.getHttpServer())
+      .get('/shout')
+      .set(HTTPS)
+      .set('Cookie', cookie)
+      .expect(200);
+    expect(res.body).toEqual({ userId: 'QUIET' });
+    await app.close();
+  });
+
+  it('skips routes outside `routes`: no store read there, even with a cookie', async () => {
+    const app = await sessionTestApp({
+      redisUrl: testRedisUrl(),
+      prefix: uniquePrefix('sess'),
+      exclude: ['health'],
+    });
+    const cookie = await login(app);
+    const redis = await inspectClient();
+    const before = await commandCalls(redis);
+    for (let i = 0; i < 5; i++)
+      await request(app.getHttpServer()).get('/health').set('Cookie', cookie).expect(200);
+    expect(delta(before, await commandCalls(redis), ['hgetall'])).toBe(0);
+    await me(app, cookie).expect(200);
+    redis.destroy();
+    await app.close();
+  });
+});

@@ -66,6 +66,7 @@ export class MemorySessionBackend implements SessionBackend {
     fields: SessionFields,
     expireAtMs: number,
     cap: number,
+    _indexExpireAtMs?: number,
   ): Promise<string[]> {
     this.put(ref, { fields: { ...fields }, expireAtMs });
     const index = this.index(ref.tag);
@@ -132,7 +133,12 @@ export class MemorySessionBackend implements SessionBackend {
     this.totals.created += change.created ?? 0;
     this.totals.destroyed += change.destroyed ?? 0;
     this.totals.revoked += change.revoked ?? 0;
-    change.activeUntil?.forEach(([handle, at]) => this.active.set(handle, at));
+    change.activeUntil?.forEach(([handle, at]) => {
+      this.active.delete(handle); // re-insert: the oldest entries go first when over the bound
+      this.active.set(handle, at);
+    });
+    while (this.active.size > this.maxSessions)
+      this.active.delete(this.active.keys().next().value as string);
     change.inactive?.forEach((handle) => this.active.delete(handle));
     return Promise.resolve();
   }

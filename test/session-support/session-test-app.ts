@@ -4,6 +4,7 @@ import {
   type INestApplication,
   Module,
   Param,
+  type PipeTransform,
   Post,
   Req,
   Res,
@@ -12,15 +13,24 @@ import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import {
+  createSession,
+  destroySession,
   RedisModule,
   RequireSession,
   Session,
   SessionModule,
   SessionService,
+  type RedisModuleOptions,
   type SessionModuleOptions,
 } from '../../src';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+
+class ShoutPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown): string {
+    return String(value).toUpperCase();
+  }
+}
 
 /** Lets a test hold a request inside its handler until it says go. */
 export class Gate {
@@ -59,6 +69,24 @@ class TestController {
     return { ok: true };
   }
 
+  /** The seed's helpers, as written: createSession(res, data) and destroySession(req, res). */
+  @Post('seed-login/:user')
+  async seedLogin(@Param('user') user: string, @Res({ passthrough: true }) res: Response) {
+    return { id: await createSession(res, { userId: user }) };
+  }
+
+  @Post('seed-logout')
+  async seedLogout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await destroySession(req, res);
+    return { ok: true };
+  }
+
+  @Get('shout')
+  @RequireSession()
+  shout(@Session('userId', new ShoutPipe()) userId: string) {
+    return { userId };
+  }
+
   @Get('me')
   @RequireSession()
   me(@Session() session: Record<string, unknown>) {
@@ -82,12 +110,16 @@ class TestController {
 
 /** A Nest app with SessionModule (Redis at `redisUrl`, or memory) and a few session routes. */
 export async function sessionTestApp(
-  options: Partial<SessionModuleOptions> & { redisUrl?: string } = {},
+  options: Partial<SessionModuleOptions> & {
+    redisUrl?: string;
+    cluster?: RedisModuleOptions['cluster'];
+  } = {},
 ): Promise<INestApplication> {
-  const { redisUrl, ...session } = options;
+  const { redisUrl, cluster, ...session } = options;
+  const redis = redisUrl ? { url: redisUrl } : cluster ? { cluster } : undefined;
   @Module({
     imports: [
-      ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl, maxReconnectDelayMs: 50 })] : []),
+      ...(redis ? [RedisModule.forRoot({ ...redis, maxReconnectDelayMs: 50 })] : []),
       SessionModule.forRoot({ secret: TEST_SECRET, ...session }),
     ],
     controllers: [TestController],
