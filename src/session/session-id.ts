@@ -18,10 +18,20 @@ export function newSessionId(tag = randomBytes(8).toString('hex')): string {
   return `${tag}.${randomBytes(32).toString('base64url')}`;
 }
 
+// Every request hashes its session id; remembering the last few thousand saves the SHA-256.
+const REF_CACHE_SIZE = 4096;
+const refCache = new Map<string, SessionRef>();
+
 /** Where a session id's session lives; undefined for anything that is not one of our ids. */
 export function refOf(sessionId: string): SessionRef | undefined {
+  const cached = refCache.get(sessionId);
+  if (cached) return cached;
   const match = SESSION_ID.exec(sessionId);
-  return match ? { tag: match[1]!, idHash: digest(sessionId, 32) } : undefined;
+  if (!match) return undefined;
+  const ref = { tag: match[1]!, idHash: digest(sessionId, 32) };
+  if (refCache.size >= REF_CACHE_SIZE) refCache.delete(refCache.keys().next().value as string);
+  refCache.set(sessionId, ref);
+  return ref;
 }
 
 /** The public handle of a session (`listForUser`, `revoke`): slot tag + id hash. */
