@@ -205,6 +205,18 @@ describe('SessionModule helpers and decorators', () => {
     await app.close();
   });
 
+  it('stores the user as req.session.userId, where resolveUserId (the other modules) finds it', async () => {
+    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const http = app.getHttpServer();
+    expect((await request(http).get('/whoami').set(HTTPS).expect(200)).body).toEqual({
+      userId: null,
+    });
+    const cookie = await login(app, 'u-42');
+    const res = await request(http).get('/whoami').set(HTTPS).set('Cookie', cookie).expect(200);
+    expect(res.body).toEqual({ userId: 'u-42' });
+    await app.close();
+  });
+
   it('runs pipes on a @Session(property) parameter', async () => {
     const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
     const cookie = await login(app, 'quiet');

@@ -4,7 +4,6 @@ import {
   type MiddlewareConsumer,
   Module,
   type NestModule,
-  Optional,
   RequestMethod,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
@@ -51,7 +50,7 @@ import { SessionStats } from './session.stats';
   exports: [SessionService, SessionStats, SessionGuard],
 })
 export class SessionModule extends SessionConfigurableModule implements NestModule {
-  constructor(@Optional() @Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {
+  constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {
     super();
     new Logger('SessionModule').log(runtime.describe());
   }

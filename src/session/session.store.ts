@@ -128,6 +128,8 @@ export class LlmSessionStore extends Store {
   override createSession(req: Request, data: SessionData): ReturnType<Store['createSession']> {
     const state = stateOf(data);
     const session = super.createSession(req, data);
+    // 'auto' follows the request's protocol, as express-session does for new sessions.
+    if (this.options.cookie.secure === 'auto') session.cookie.secure = req.secure;
     if (state) setState(session, state);
     return session;
   }

@@ -23,6 +23,7 @@ import {
   type RedisModuleOptions,
   type SessionModuleOptions,
 } from '../../src';
+import { resolveUserId } from '../../src/common/request-identity';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 
@@ -52,6 +53,12 @@ export const gates = new Map<string, Gate>();
 @Controller()
 class TestController {
   constructor(private readonly sessions: SessionService) {}
+
+  /** What the other modules see as the user of the request. */
+  @Get('whoami')
+  whoami(@Req() req: Request) {
+    return { userId: resolveUserId(req) ?? null };
+  }
 
   @Get('health')
   health() {
