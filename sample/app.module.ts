@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { RedisModule, StatsModule } from '../src';
+import { RedisModule, SessionModule, StatsModule } from '../src';
 import { AuthController } from './auth/auth.controller';
+import { sampleSessionSecret } from './auth/session-secret';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
 
@@ -11,6 +12,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
+        SessionModule.forRoot({
+          secret: sampleSessionSecret(options.sessionSecret) as string,
+          maxSessionsPerUser: 5,
+          ...options.session,
+        }),
         LlmModule,
         // GET /stats, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them and enables reset.
         StatsModule.forRoot({ token: options.statsToken }),

@@ -1,11 +1,21 @@
+import type { SessionModuleOptions } from '../src';
+
 /** How the sample app is put together; read from the environment by `main.ts`. */
 export interface SampleOptions {
   /** Use Redis at this URL; with none, every module runs on its embedded memory store. */
   redisUrl?: string;
   /** Bearer token of the stats routes; with none they are public and reset is refused. */
   statsToken?: string;
+  /** Signs the session cookie (`SESSION_SECRET`); in development a random one is generated. */
+  sessionSecret?: string;
+  /** Overrides of the sample's session settings (the e2e specs use short TTLs). */
+  session?: Partial<SessionModuleOptions>;
 }
 
 export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SampleOptions {
-  return { redisUrl: env.REDIS_URL || undefined, statsToken: env.STATS_TOKEN || undefined };
+  return {
+    redisUrl: env.REDIS_URL || undefined,
+    sessionSecret: env.SESSION_SECRET || undefined,
+    statsToken: env.STATS_TOKEN || undefined,
+  };
 }

@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario';
 import { baselineScenarios } from './baseline.scenarios';
+import { sessionScenarios } from './session.scenarios';
 import { statsScenarios } from './stats.scenarios';
 
 /** Every scenario of `npm run bench`, in table order. The first is the baseline. */
-export const scenarios: Scenario[] = [...baselineScenarios, ...statsScenarios];
+export const scenarios: Scenario[] = [...baselineScenarios, ...sessionScenarios, ...statsScenarios];

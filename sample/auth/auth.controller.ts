@@ -1,26 +1,74 @@
-import { Body, Controller, Get, HttpCode, Post, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Req,
+  Res,
+  UnauthorizedException,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { RequireSession, Session, SessionService } from '../../src';
 import { DEMO_USERS } from './demo-users';
+
+function publicUser(userId: string | undefined) {
+  const user = Object.values(DEMO_USERS).find((candidate) => candidate.id === userId);
+  return user && { id: user.id, name: user.name, email: user.email };
+}
 
 @Controller()
 export class AuthController {
+  constructor(private readonly sessions: SessionService) {}
+
   @Post('auth/login')
   @HttpCode(200)
-  login(@Body() body: { username?: unknown; password?: unknown }) {
+  async login(@Body() body: { username?: unknown; password?: unknown }, @Req() req: Request) {
     const user = typeof body?.username === 'string' ? DEMO_USERS[body.username] : undefined;
     if (!user || user.password !== body.password)
       throw new UnauthorizedException('Unknown user or wrong password');
-    return { success: true, user: { id: user.id, name: user.name, email: user.email } };
+    await this.sessions.create(req, { userId: user.id });
+    return { success: true, user: publicUser(user.id) };
   }
 
   @Get('profile')
-  profile() {
-    // Sessions arrive with SessionModule; until then nobody is logged in.
-    throw new UnauthorizedException('Not authenticated');
+  @RequireSession()
+  profile(@Session('userId') userId: string | undefined) {
+    const user = publicUser(userId);
+    if (!user) throw new UnauthorizedException('Not authenticated');
+    return user;
   }
 
   @Post('auth/logout')
   @HttpCode(200)
-  logout() {
+  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await this.sessions.destroy(req, res);
     return { success: true };
+  }
+
+  @Get('auth/sessions')
+  @RequireSession()
+  list(@Session('userId') userId: string, @Req() req: Request) {
+    return this.sessions.listForUser(userId, req);
+  }
+
+  @Delete('auth/sessions/:id')
+  @RequireSession()
+  async revoke(@Param('id') id: string, @Session('userId') userId: string) {
+    // Only the user's own sessions: an id of someone else's session is "not found".
+    const mine = await this.sessions.listForUser(userId);
+    if (!mine.some((session) => session.id === id) || !(await this.sessions.revoke(id)))
+      throw new NotFoundException('No such session');
+    return { success: true };
+  }
+
+  @Delete('auth/sessions')
+  @RequireSession()
+  async revokeOthers(@Session('userId') userId: string, @Req() req: Request) {
+    const except = this.sessions.currentId(req);
+    return { revoked: await this.sessions.revokeAllForUser(userId, { except }) };
   }
 }

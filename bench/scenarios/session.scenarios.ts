@@ -1,0 +1,140 @@
+import { Controller, Get, Module, Post, Req, type INestApplication } from '@nestjs/common';
+import { RedisStore } from 'connect-redis';
+import type { Request } from 'express';
+import session from 'express-session';
+import { createClient } from 'redis';
+import { RedisModule, SessionModule, SessionService } from '../../src';
+import { listen, PAYLOAD } from '../bench-app';
+import type { BenchTarget, Scenario } from '../scenario';
+
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
+const WRITES = ['evalsha', 'eval', 'hset', 'pexpireat', 'expire', 'pexpire', 'set', 'zadd', 'del'];
+
+type InfoClient = ReturnType<typeof createClient>;
+
+async function writeCalls(redis: InfoClient): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g))
+    if (WRITES.includes(match[1]!)) total += Number(match[2]);
+  return total;
+}
+
+let served = 0;
+
+@Controller()
+class OursController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Post('login')
+  async login(@Req() req: Request) {
+    await this.sessions.create(req, { userId: 'bench-user' });
+    return { ok: true };
+  }
+
+  // The same route shape as the raw one, so the table compares the session layers alone.
+  @Get('read')
+  read(@Req() req: Request) {
+    served++;
+    return { userId: req.session.userId, ...PAYLOAD };
+  }
+}
+
+@Module({})
+class OursModule {
+  static register(url: string) {
+    return {
+      module: OursModule,
+      imports: [
+        RedisModule.forRoot({ url }),
+        SessionModule.forRoot({ secret: SECRET, prefix: 'bench:ours:', cookie: { secure: false } }),
+      ],
+      controllers: [OursController],
+    };
+  }
+}
+
+@Controller()
+class RawController {
+  @Post('login')
+  login(@Req() req: Request) {
+    req.session.userId = 'bench-user';
+    return { ok: true };
+  }
+
+  @Get('read')
+  read(@Req() req: Request) {
+    served++;
+    return { userId: req.session.userId, ...PAYLOAD };
+  }
+}
+
+@Module({ controllers: [RawController] })
+class RawModule {}
+
+/** Logs in once, then points the load at the read-only route with that cookie; prints writes/request. */
+async function withSession(
+  name: string,
+  redisUrl: string,
+  start: (cookieHeader: Record<string, string>) => Promise<BenchTarget>,
+): Promise<BenchTarget> {
+  const probe = await start({});
+  const login = await fetch(probe.url.replace(/\/read$/, '/login'), { method: 'POST' });
+  const cookie = login.headers.getSetCookie()[0]?.split(';')[0];
+  if (!cookie) throw new Error(`${name}: login set no cookie`);
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  const writesBefore = await writeCalls(redis);
+  served = 0;
+  return {
+    ...probe,
+    headers: { cookie },
+    close: async () => {
+      const writes = (await writeCalls(redis)) - writesBefore;
+      process.stderr.write(
+        `  ${name}: ${served} requests, ${writes} Redis writes, ${(writes / Math.max(served, 1)).toFixed(3)} writes/request\n`,
+      );
+      redis.destroy();
+      await probe.close();
+    },
+  };
+}
+
+export const sessionScenarios: Scenario[] = [
+  {
+    name: 'session-raw',
+    description: 'read-only session route, express-session + connect-redis defaults',
+    start: (ctx) =>
+      withSession('session-raw', ctx.redisUrl, async () => {
+        const client = createClient({ url: ctx.redisUrl });
+        await client.connect();
+        const target = await listen(RawModule, { path: '/read' }, (app: INestApplication) => {
+          app.use(
+            session({
+              store: new RedisStore({ client, prefix: 'bench:raw:' }),
+              secret: SECRET,
+              resave: false,
+              saveUninitialized: false,
+            }),
+          );
+        });
+        return {
+          ...target,
+          close: async () => {
+            await target.close();
+            client.destroy();
+          },
+        };
+      }),
+  },
+  {
+    name: 'session',
+    description: 'read-only session route, SessionModule (hashed keys, touch throttled)',
+    compareTo: ['session-raw'],
+    targets: [{ against: 'session-raw', min: 1.2 }],
+    start: (ctx) =>
+      withSession('session', ctx.redisUrl, () =>
+        listen(OursModule.register(ctx.redisUrl), { path: '/read' }),
+      ),
+  },
+];

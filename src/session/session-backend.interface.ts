@@ -1,0 +1,49 @@
+import type { SessionStatsSnapshot } from '../common/stats-shapes';
+
+/** Where a session lives: its user slot (hash tag) and the hash of its id. */
+export interface SessionRef {
+  tag: string;
+  idHash: string;
+}
+
+/** A stored session as flat string fields (metadata plus one `d:<name>` field per data key). */
+export type SessionFields = Record<string, string>;
+
+/** One change of the session counters; `active` is keyed by session handle. */
+export interface SessionCounterChange {
+  created?: number;
+  destroyed?: number;
+  revoked?: number;
+  /** Sessions now active, with the time (ms) they expire unless used. */
+  activeUntil?: [handle: string, expireAtMs: number][];
+  /** Sessions no longer active. */
+  inactive?: string[];
+}
+
+/**
+ * The storage behind the session store: Redis (Lua, one slot per user) or the embedded
+ * bounded memory store. Both keep the same rules: `patch` never recreates a deleted
+ * session, the per-user index is updated in the same atomic step as the session.
+ */
+export interface SessionBackend {
+  read(ref: SessionRef): Promise<SessionFields | null>;
+  /** Writes a new session, indexes it and evicts the user's oldest past `cap`; returns the evicted id hashes. */
+  create(
+    ref: SessionRef,
+    fields: SessionFields,
+    expireAtMs: number,
+    cap: number,
+    indexExpireAtMs: number,
+  ): Promise<string[]>;
+  /** Sets and deletes fields of an existing session; false (and nothing written) when it is gone. */
+  patch(ref: SessionRef, set: SessionFields, del: string[], expireAtMs: number): Promise<boolean>;
+  /** Deletes a session and its index entry; false when it did not exist. */
+  remove(ref: SessionRef): Promise<boolean>;
+  /** The live sessions of a user slot (stale index entries are dropped). */
+  list(tag: string): Promise<{ idHash: string; fields: SessionFields }[]>;
+  /** Deletes every session of a user slot but `exceptIdHash`; returns the deleted id hashes. */
+  removeAll(tag: string, exceptIdHash?: string): Promise<string[]>;
+  count(change: SessionCounterChange): Promise<void>;
+  counters(nowMs: number): Promise<SessionStatsSnapshot>;
+  resetCounters(): Promise<void>;
+}

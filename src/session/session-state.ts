@@ -1,0 +1,47 @@
+import type { Request } from 'express';
+import type { SessionFields, SessionRef } from './session-backend.interface';
+
+/** What the store knows about a request's session beyond its data (kept off the JSON). */
+export interface SessionState {
+  ref: SessionRef;
+  /** True once the session is in the store (loaded from it or saved to it). */
+  persisted: boolean;
+  /** The data fields as last read or written: `set` writes only what differs (field merge). */
+  loaded: SessionFields;
+  createdAtMs: number;
+  lastSeenAtMs: number;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** Symbol keys are invisible to express-session's change detection and to JSON. */
+export const SESSION_STATE = Symbol('nestjs-llm-kit:session-state');
+/** Set on a request whose session could not be loaded because the store is down. */
+export const SESSION_UNAVAILABLE = Symbol('nestjs-llm-kit:session-unavailable');
+/** The user slot `genid` puts the next session id in (set by `SessionService.create`). */
+export const PENDING_TAG = Symbol('nestjs-llm-kit:pending-tag');
+/** The runtime that served the request (the thin helpers find the service through it). */
+export const SESSION_RUNTIME_KEY = Symbol('nestjs-llm-kit:session-runtime');
+
+/** A request as the session module sees it. */
+export type SessionRequest = Request & {
+  [SESSION_UNAVAILABLE]?: Error;
+  [PENDING_TAG]?: string;
+  [SESSION_RUNTIME_KEY]?: unknown;
+};
+
+/** The state of an object that carries one (a session or what the store loaded). */
+export function stateOf(session: unknown): SessionState | undefined {
+  return session && typeof session === 'object'
+    ? (session as { [SESSION_STATE]?: SessionState })[SESSION_STATE]
+    : undefined;
+}
+
+export function setState(session: object, state: SessionState): void {
+  (session as { [SESSION_STATE]?: SessionState })[SESSION_STATE] = state;
+}
+
+/** True when the request carries a session that is in the store. */
+export function hasStoredSession(req: Request): boolean {
+  return stateOf(req.session)?.persisted === true;
+}

@@ -1,0 +1,24 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+import { storeDownException } from './session-http-errors';
+import { SESSION_UNAVAILABLE, type SessionRequest } from './session-state';
+
+/**
+ * The request's session (typed by `SessionData`, augmentable), or one of its properties;
+ * pipes apply as with `@Param`. Answers 503 while the session store is down.
+ *
+ * @example
+ * @Get('profile')
+ * profile(@Session('userId') userId: string | undefined) {}
+ *
+ * @Post('theme')
+ * theme(@Session() session: SessionData) { session.theme = 'dark'; }
+ */
+export const Session = createParamDecorator(
+  (property: string | undefined, context: ExecutionContext): unknown => {
+    const req = context.switchToHttp().getRequest<Request>();
+    if ((req as SessionRequest)[SESSION_UNAVAILABLE]) throw storeDownException();
+    const session = req.session as unknown as Record<string, unknown> | undefined;
+    return property ? session?.[property] : session;
+  },
+);

@@ -1,0 +1,66 @@
+import {
+  Inject,
+  Logger,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+} from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { REDIS_CLIENT } from '../redis/redis.constants';
+import type { RedisConnection } from '../redis/redis.types';
+import { SESSION_RUNTIME } from './session.constants';
+import { SessionExceptionFilter } from './session-exception.filter';
+import type { SessionModuleOptions } from './session-module-options.interface';
+import { resolveSessionOptions } from './session-options.resolver';
+import { SessionRuntime } from './session-runtime';
+import { SessionGuard } from './session.guard';
+import { SESSION_MODULE_OPTIONS, SessionConfigurableModule } from './session.module-definition';
+import { SessionService } from './session.service';
+import { SessionStats } from './session.stats';
+
+/**
+ * Redis sessions on `express-session`, secure by default: signed `__Host-` cookie, ids
+ * hashed in Redis, per-user index, idle + absolute expiry, fixation defence, revocation.
+ * Applies its middleware itself (every route, or `routes`). Uses the shared Redis
+ * connection when `RedisModule` is imported, else a bounded in-process store.
+ *
+ * @example
+ * @Module({
+ *   imports: [
+ *     RedisModule.forRoot({ url: process.env.REDIS_URL }),
+ *     SessionModule.forRoot({ secret: process.env.SESSION_SECRET!, maxSessionsPerUser: 5 }),
+ *   ],
+ * })
+ * export class AppModule {}
+ */
+@Module({
+  providers: [
+    {
+      provide: SESSION_RUNTIME,
+      inject: [SESSION_MODULE_OPTIONS, { token: REDIS_CLIENT, optional: true }],
+      useFactory: (options: SessionModuleOptions, redis?: RedisConnection) =>
+        new SessionRuntime(resolveSessionOptions(options), redis),
+    },
+    SessionService,
+    SessionStats,
+    SessionGuard,
+    { provide: APP_FILTER, useClass: SessionExceptionFilter },
+  ],
+  exports: [SessionService, SessionStats, SessionGuard],
+})
+export class SessionModule extends SessionConfigurableModule implements NestModule {
+  constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {
+    super();
+    new Logger('SessionModule').log(runtime.describe());
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    const { routes, exclude } = this.runtime.options;
+    const proxy = consumer.apply(this.runtime.handler);
+    if (exclude.length > 0) proxy.exclude(...exclude);
+    proxy.forRoutes(
+      ...(routes.length > 0 ? routes : [{ path: '*path', method: RequestMethod.ALL }]),
+    );
+  }
+}

@@ -1,0 +1,78 @@
+import request from 'supertest';
+import { inspectClient, ownRedisServer } from './support/test-redis';
+import { sessionCookie, sessionTestApp } from './session-support/session-test-app';
+import { REDIS_CLIENT, type RedisConnection } from '../src';
+
+const HTTPS = { 'X-Forwarded-Proto': 'https' };
+const STORE_TIMEOUT_MS = 500;
+
+describe('SessionModule when Redis goes away', () => {
+  it('answers 503 on session routes, keeps other routes up, and recovers without a restart', async () => {
+    const server = await ownRedisServer();
+    const app = await sessionTestApp({ redisUrl: server.url, storeTimeoutMs: STORE_TIMEOUT_MS });
+    const http = app.getHttpServer();
+    try {
+      const login = await request(http).post('/login/u1').set(HTTPS).expect(201);
+      const cookie = sessionCookie(login)!;
+      await request(http).get('/me').set(HTTPS).set('Cookie', cookie).expect(200);
+
+      await server.stop();
+      // supertest's timeout turns a hang into a failure; the route must answer, with 503.
+      const down = await request(http)
+        .get('/me')
+        .set(HTTPS)
+        .set('Cookie', cookie)
+        .timeout(STORE_TIMEOUT_MS * 4);
+      expect(down.status).toBe(503);
+      expect(down.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The session store is unavailable; try again shortly.',
+      });
+      const loginDown = await request(http)
+        .post('/login/u2')
+        .set(HTTPS)
+        .timeout(STORE_TIMEOUT_MS * 4);
+      expect(loginDown.status).toBe(503);
+      // A route that does not use the session still answers, cookie or not.
+      await request(http).get('/health').set(HTTPS).set('Cookie', cookie).expect(200);
+      await request(http).get('/health').expect(200);
+
+      await server.restart();
+      const redis = app.get<RedisConnection>(REDIS_CLIENT);
+      await new Promise<void>((resolve) =>
+        'isReady' in redis && redis.isReady ? resolve() : redis.once('ready', () => resolve()),
+      );
+      // The server lost its data (no persistence): the old session is gone, a new login works.
+      await request(http).get('/me').set(HTTPS).set('Cookie', cookie).expect(401);
+      const again = await request(http).post('/login/u1').set(HTTPS).expect(201);
+      await request(http).get('/me').set(HTTPS).set('Cookie', sessionCookie(again)!).expect(200);
+    } finally {
+      await app.close();
+      await server.stop();
+    }
+  });
+
+  it('answers 503 within storeTimeoutMs when Redis stops answering (paused, not closed)', async () => {
+    const server = await ownRedisServer();
+    const app = await sessionTestApp({ redisUrl: server.url, storeTimeoutMs: STORE_TIMEOUT_MS });
+    const http = app.getHttpServer();
+    const admin = await inspectClient(server.url);
+    try {
+      const cookie = sessionCookie(await request(http).post('/login/u1').set(HTTPS).expect(201))!;
+      // CLIENT PAUSE holds every command of every client: Redis is up but does not answer.
+      await admin.sendCommand(['CLIENT', 'PAUSE', String(STORE_TIMEOUT_MS * 4), 'ALL']);
+      const res = await request(http)
+        .get('/me')
+        .set(HTTPS)
+        .set('Cookie', cookie)
+        .timeout(STORE_TIMEOUT_MS * 3);
+      expect(res.status).toBe(503);
+      await request(http).get('/health').set(HTTPS).set('Cookie', cookie).expect(200);
+    } finally {
+      admin.destroy();
+      await app.close();
+      await server.stop();
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import {
+  Controller,
+  Get,
+  type INestApplication,
+  Module,
+  Param,
+  type PipeTransform,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request, Response } from 'express';
+import {
+  createSession,
+  destroySession,
+  RedisModule,
+  RequireSession,
+  Session,
+  SessionModule,
+  SessionService,
+  type RedisModuleOptions,
+  type SessionModuleOptions,
+} from '../../src';
+import { resolveUserId } from '../../src/common/request-identity';
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+
+class ShoutPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown): string {
+    return String(value).toUpperCase();
+  }
+}
+
+/** Lets a test hold a request inside its handler until it says go. */
+export class Gate {
+  private release!: () => void;
+  private enter!: () => void;
+  readonly released = new Promise<void>((resolve) => (this.release = resolve));
+  readonly entered = new Promise<void>((resolve) => (this.enter = resolve));
+  arrive(): Promise<void> {
+    this.enter();
+    return this.released;
+  }
+  open(): void {
+    this.release();
+  }
+}
+
+export const gates = new Map<string, Gate>();
+
+@Controller()
+class TestController {
+  constructor(private readonly sessions: SessionService) {}
+
+  /** What the other modules see as the user of the request. */
+  @Get('whoami')
+  whoami(@Req() req: Request) {
+    return { userId: resolveUserId(req) ?? null };
+  }
+
+  @Get('health')
+  health() {
+    return { ok: true };
+  }
+
+  @Post('login/:user')
+  async login(@Param('user') user: string, @Req() req: Request) {
+    return { id: await this.sessions.create(req, { userId: user }) };
+  }
+
+  @Post('logout')
+  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await this.sessions.destroy(req, res);
+    return { ok: true };
+  }
+
+  /** The seed's helpers, as written: createSession(res, data) and destroySession(req, res). */
+  @Post('seed-login/:user')
+  async seedLogin(@Param('user') user: string, @Res({ passthrough: true }) res: Response) {
+    return { id: await createSession(res, { userId: user }) };
+  }
+
+  @Post('seed-logout')
+  async seedLogout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await destroySession(req, res);
+    return { ok: true };
+  }
+
+  @Get('shout')
+  @RequireSession()
+  shout(@Session('userId', new ShoutPipe()) userId: string) {
+    return { userId };
+  }
+
+  @Get('me')
+  @RequireSession()
+  me(@Session() session: Record<string, unknown>) {
+    const { cookie: _cookie, ...data } = session;
+    return data;
+  }
+
+  /** Sets one field after waiting at the named gate (if any). */
+  @Post('set/:field/:value')
+  @RequireSession()
+  async set(
+    @Param('field') field: string,
+    @Param('value') value: string,
+    @Session() session: Record<string, unknown>,
+  ) {
+    await gates.get(field)?.arrive();
+    session[field] = value;
+    return { ok: true };
+  }
+}
+
+/** A Nest app with SessionModule (Redis at `redisUrl`, or memory) and a few session routes. */
+export async function sessionTestApp(
+  options: Partial<SessionModuleOptions> & {
+    redisUrl?: string;
+    cluster?: RedisModuleOptions['cluster'];
+  } = {},
+): Promise<INestApplication> {
+  const { redisUrl, cluster, ...session } = options;
+  const redis = redisUrl ? { url: redisUrl } : cluster ? { cluster } : undefined;
+  @Module({
+    imports: [
+      ...(redis ? [RedisModule.forRoot({ ...redis, maxReconnectDelayMs: 50 })] : []),
+      SessionModule.forRoot({ secret: TEST_SECRET, ...session }),
+    ],
+    controllers: [TestController],
+  })
+  class TestAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+  app.set('trust proxy', 'loopback');
+  await app.init();
+  return app;
+}
+
+/** The `name=value` part of the session cookie a response set, if any. */
+export function sessionCookie(res: { headers: Record<string, unknown> }, name = '__Host-sid') {
+  const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return cookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0];
+}
