@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { RedisModule } from '../src';
+import { CachingModule, RedisModule } from '../src';
 import { AuthController } from './auth/auth.controller';
+import { CacheStatsController } from './caching/cache-stats.controller';
+import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
 import { SampleStatsController } from './stats/stats.controller';
@@ -12,9 +14,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
+        CachingModule.forRoot({
+          // The sample's fixed secret is for the demo only: set CACHE_PARTITION_SECRET.
+          partitionSecret: options.cachePartitionSecret ?? 'sample-only-partition-secret-change-me',
+          ...options.caching,
+        }),
         LlmModule,
       ],
-      controllers: [AuthController, SampleStatsController],
+      controllers: [AuthController, SampleStatsController, CacheStatsController, GithubController],
     };
   }
 }

@@ -18,6 +18,8 @@ import { isEventStream, recordSse, replaySse } from './sse-stream';
 
 type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED';
 const JSON_TYPE = 'application/json; charset=utf-8';
+// @HttpCode()'s metadata key; the status it sets is applied only after the interceptors run.
+const HTTP_CODE_METADATA = '__httpCode__';
 
 function defaultWantsStream(req: Request): boolean {
   const body = req.body as { stream?: unknown } | undefined;
@@ -60,7 +62,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     if (lookup.bypass === 'no-cache') {
       // Refresh: call upstream and overwrite, without waiting on anyone.
       this.cache.record('bypassed', modelOf(req.body), route);
-      return this.lead(next, req, res, options, lookup, undefined, 'BYPASS');
+      return this.lead(context, next, options, lookup, undefined, 'BYPASS');
     }
     let flight;
     try {
@@ -81,19 +83,21 @@ export class LlmCacheInterceptor implements NestInterceptor {
       }
     }
     this.cache.record('misses', modelOf(req.body), route);
-    return this.lead(next, req, res, options, lookup, flight.lead, 'MISS');
+    return this.lead(context, next, options, lookup, flight.lead, 'MISS');
   }
 
   /** Runs the handler, stores what it returns when cacheable, shares it with the waiters. */
   private async lead(
+    context: ExecutionContext,
     next: CallHandler,
-    req: Request,
-    res: Response,
     options: CacheLlmOptions,
     lookup: RequestLookup,
     lease: FlightLease | undefined,
     status: XCache,
   ): Promise<Observable<unknown>> {
+    const req = context.switchToHttp().getRequest<Request>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const declared = Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as unknown;
     const hash = lookup.hash as string;
     const started = Date.now();
     const ttlMs =
@@ -102,7 +106,9 @@ export class LlmCacheInterceptor implements NestInterceptor {
         : options.ttlMs;
     const tags = typeof options.tags === 'function' ? options.tags(req) : options.tags;
     const finish = (entry: CacheEntry | undefined, response: unknown): void => {
-      const ok = entry !== undefined && res.statusCode < 300 && this.cache.cacheable(response, options);
+      const status = typeof declared === 'number' ? declared : res.statusCode;
+      const ok =
+        entry !== undefined && status < 300 && res.statusCode < 300 && this.cache.cacheable(response, options);
       if (!entry) {
         void lease?.fail(new FlightAbandonedError()).catch(() => undefined);
         return;

@@ -144,7 +144,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
       if (slice) slice[name] = value;
     }
     const looked = total.hits + total.misses + total.coalesced;
-    const savings = Math.round(total.savingsUsd * 1e6) / 1e6;
+    const savings = Math.round(total.savingsUsd * 1e9) / 1e9;
     return {
       hits: total.hits,
       misses: total.misses,
