@@ -120,6 +120,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
           : Promise.resolve();
       settle.catch((error: unknown) => this.cache.warn('write', hash, error));
     };
+    res.setHeader('X-Cache', status);
     let result: unknown;
     try {
       result = await lastValueFrom(next.handle(), { defaultValue: undefined });
@@ -127,7 +128,6 @@ export class LlmCacheInterceptor implements NestInterceptor {
       await lease?.fail(error).catch(() => undefined);
       throw error;
     }
-    res.setHeader('X-Cache', status);
     if (isEventStream(result)) {
       const recorded = recordSse(result, (events: RecordedEvent[], clean: boolean) => {
         const completion = clean ? assembleCompletion(events) : undefined;
