@@ -34,6 +34,11 @@ export class Calls {
   count = 0;
 }
 
+/** What the `/hooked` handler runs while it is in flight (e.g. killing Redis). */
+export class Hooks {
+  during: () => Promise<void> = async () => undefined;
+}
+
 @Injectable()
 class ProbeGuard implements CanActivate {
   constructor(@Inject(LLM_CACHE_PROBE) private readonly probe: LlmCacheProbe) {}
@@ -48,7 +53,19 @@ type WithUser = Request & { user?: { id: string } };
 
 @Controller()
 class TestLlmController {
-  constructor(private readonly calls: Calls) {}
+  constructor(
+    private readonly calls: Calls,
+    private readonly hooks: Hooks,
+  ) {}
+
+  @Post('hooked')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  async hooked(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    await this.hooks.during();
+    return completion(body.prompt);
+  }
 
   @Post('user-scope')
   @HttpCode(200)
@@ -127,7 +144,7 @@ class TestLlmModule {
         CachingModule.forRoot({ partitionSecret: 'test-partition-secret-0123456789abcdef', ...options }),
       ],
       controllers: [TestLlmController],
-      providers: [Calls, ProbeGuard],
+      providers: [Calls, Hooks, ProbeGuard],
     };
   }
 }
