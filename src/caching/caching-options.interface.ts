@@ -119,7 +119,7 @@ export interface CacheLlmOptions {
 
 /** Options of one `@CacheApi()` route or `ApiCacheClient.get()` call. */
 export interface CacheApiOptions {
-  /** How long a response is fresh, in milliseconds; after that it is revalidated. @default 60_000 */
+  /** How long a response is fresh, in milliseconds; after that it is revalidated (0: every time). @default 60_000 */
   ttlMs?: number;
   /** How long a stale entry is kept for revalidation, in milliseconds. @default 86_400_000 */
   staleTtlMs?: number;
