@@ -76,3 +76,35 @@ describe.each([
     expect(app.get(Calls).count).toBe(1);
   });
 });
+
+describe('CachingModule with an Observable stream', () => {
+  it('sends an Observable of MessageEvents as SSE, stores it, and replays it (recorded pace) or answers JSON', async () => {
+    const app = await startCachingTestApp({ keyPrefix: uniquePrefix('cache-obs') });
+    try {
+      const stream = () =>
+        request(app.getHttpServer())
+          .post('/observable')
+          .set('accept', 'text/event-stream')
+          .send({ model: 'gpt-4o-mini', prompt: 'hello' })
+          .buffer(true)
+          .parse((res, done) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => done(null, text));
+          });
+      const miss = await stream();
+      const hit = await stream();
+      expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+      expect(hit.body).toBe(miss.body);
+      expect(String(miss.body)).toContain('"content":"hello"');
+      const json = await request(app.getHttpServer())
+        .post('/observable')
+        .send({ model: 'gpt-4o-mini', prompt: 'hello' });
+      expect(json.headers['x-cache']).toBe('HIT');
+      expect(json.body.choices[0].message.content).toBe('hello done');
+      expect(app.get(Calls).count).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+});

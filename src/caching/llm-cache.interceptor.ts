@@ -7,14 +7,14 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
-import { from, lastValueFrom, type Observable, of } from 'rxjs';
+import { from, type Observable, of } from 'rxjs';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
 import { assembleCompletion, completionEvents } from './chat-stream.convert';
 import type { CacheLlmOptions } from './caching-options.interface';
 import { LlmCacheProbeService, type RequestLookup } from './llm-cache.probe';
 import { LlmCacheService, modelOf } from './llm-cache.service';
 import { FlightAbandonedError, type FlightLease } from './single-flight';
-import { isEventStream, recordSse, replaySse } from './sse-stream';
+import { type HandlerOutput, handlerOutput, recordSse, replaySse } from './sse-stream';
 
 type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -56,19 +56,19 @@ export class LlmCacheInterceptor implements NestInterceptor {
     }
     if (lookup.bypass && lookup.bypass !== 'no-cache') {
       if (lookup.bypass !== 'disabled') this.cache.record('bypassed', modelOf(req.body), route);
-      return this.passThrough(next, res, 'BYPASS');
+      return this.passThrough(next, res, 'BYPASS', stream);
     }
     const hash = lookup.hash as string;
     if (lookup.bypass === 'no-cache') {
       // Refresh: call upstream and overwrite, without waiting on anyone.
       this.cache.record('bypassed', modelOf(req.body), route);
-      return this.lead(context, next, options, lookup, undefined, 'BYPASS');
+      return this.lead(context, next, options, lookup, undefined, 'BYPASS', stream);
     }
     let flight;
     try {
       flight = await this.cache.flight.enter(hash);
     } catch {
-      return this.passThrough(next, res, 'BYPASS');
+      return this.passThrough(next, res, 'BYPASS', stream);
     }
     if ('follow' in flight) {
       try {
@@ -79,11 +79,11 @@ export class LlmCacheInterceptor implements NestInterceptor {
         // The leader's client went away mid-stream: this request calls upstream itself.
         if (!(error instanceof FlightAbandonedError)) throw error;
         this.cache.record('misses', modelOf(req.body), route);
-        return this.passThrough(next, res, 'MISS');
+        return this.passThrough(next, res, 'MISS', stream);
       }
     }
     this.cache.record('misses', modelOf(req.body), route);
-    return this.lead(context, next, options, lookup, flight.lead, 'MISS');
+    return this.lead(context, next, options, lookup, flight.lead, 'MISS', stream);
   }
 
   /** Runs the handler, stores what it returns when cacheable, shares it with the waiters. */
@@ -94,6 +94,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     lookup: RequestLookup,
     lease: FlightLease | undefined,
     status: XCache,
+    wantsStream: boolean,
   ): Promise<Observable<unknown>> {
     const req = context.switchToHttp().getRequest<Request>();
     const res = context.switchToHttp().getResponse<Response>();
@@ -121,15 +122,15 @@ export class LlmCacheInterceptor implements NestInterceptor {
       settle.catch((error: unknown) => this.cache.warn('write', hash, error));
     };
     res.setHeader('X-Cache', status);
-    let result: unknown;
+    let output: HandlerOutput;
     try {
-      result = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      output = await handlerOutput(next.handle(), wantsStream);
     } catch (error) {
       await lease?.fail(error).catch(() => undefined);
       throw error;
     }
-    if (isEventStream(result)) {
-      const recorded = recordSse(result, (events: RecordedEvent[], clean: boolean) => {
+    if ('events' in output) {
+      const recorded = recordSse(output.events, (events: RecordedEvent[], clean: boolean) => {
         const completion = clean ? assembleCompletion(events) : undefined;
         const entry = completion
           ? this.cache.toEntry(req.body, completion, Date.now() - started, {
@@ -143,6 +144,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
       });
       return of(this.sse(res, recorded));
     }
+    const result = output.value;
     const entry = this.cache.toEntry(req.body, result, Date.now() - started, {
       ttlMs,
       tags,
@@ -154,13 +156,16 @@ export class LlmCacheInterceptor implements NestInterceptor {
     return of(entry.body);
   }
 
-  private passThrough(next: CallHandler, res: Response, status: XCache): Observable<unknown> {
+  private passThrough(
+    next: CallHandler,
+    res: Response,
+    status: XCache,
+    wantsStream: boolean,
+  ): Observable<unknown> {
     res.setHeader('X-Cache', status);
     return from(
-      lastValueFrom(next.handle(), { defaultValue: undefined }).then((result) =>
-        isEventStream(result)
-          ? this.sse(res, recordSse(result, () => undefined))
-          : result,
+      handlerOutput(next.handle(), wantsStream).then((output) =>
+        'events' in output ? this.sse(res, recordSse(output.events, () => undefined)) : output.value,
       ),
     );
   }

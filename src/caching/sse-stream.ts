@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { isObservable, type Observable } from 'rxjs';
+import { from, isObservable, lastValueFrom, mergeMap, type Observable, of } from 'rxjs';
 import type { RecordedEvent } from './cache-entry';
 
 /** Whether a handler's result is a stream of events (AsyncIterable or Observable). */
@@ -106,4 +106,46 @@ export async function* replaySse(
     yield frame(event.data);
   }
   yield SSE_DONE;
+}
+
+/** What a handler produced: a stream of events, or one value. */
+export type HandlerOutput = { events: AsyncIterable<unknown> } | { value: unknown };
+
+/**
+ * Runs the handler through the interceptor chain. When the client wants a stream, every
+ * emission of the chain is an event (Nest unwraps a returned Observable into its emissions;
+ * a returned AsyncIterable is flattened too), and the first one is awaited here so that an
+ * error before any output still becomes an HTTP error, not an SSE error event.
+ */
+export async function handlerOutput(
+  output$: Observable<unknown>,
+  wantsStream: boolean,
+): Promise<HandlerOutput> {
+  if (!wantsStream) {
+    const value = await lastValueFrom(output$, { defaultValue: undefined });
+    return isEventStream(value) ? { events: toAsyncIterable(value) } : { value };
+  }
+  const flat$ = output$.pipe(
+    mergeMap((value) => (isEventStream(value) ? from(value) : of(value))),
+  );
+  const iterator = fromObservable(flat$)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  async function* events(): AsyncIterable<unknown> {
+    try {
+      if (first.done) return;
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  return { events: events() };
+}
+
+function toAsyncIterable(source: AsyncIterable<unknown> | Observable<unknown>): AsyncIterable<unknown> {
+  return isObservable(source) ? fromObservable(source) : source;
 }

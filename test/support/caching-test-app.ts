@@ -17,6 +17,7 @@ import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
+import { from } from 'rxjs';
 import { CacheLLM, CachingModule, type CachingModuleOptions, RedisModule } from '../../src';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../../src/common/cache-probe';
 
@@ -122,6 +123,23 @@ class TestLlmController {
   filtered(@Body() body: { prompt: string }) {
     this.calls.count++;
     return completion(body.prompt);
+  }
+
+  // Nest's MessageEvent shape: { data }.
+  @Post('observable')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global', replay: 'recorded' })
+  observable(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    const chunk = (content: string | undefined, finish: string | null) => ({
+      data: {
+        id: 'chatcmpl-obs',
+        object: 'chat.completion.chunk',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, delta: content ? { content } : {}, finish_reason: finish }],
+      },
+    });
+    return from([chunk(body.prompt, null), chunk(' done', null), chunk(undefined, 'stop')]);
   }
 
   @Post('probed')
