@@ -32,7 +32,10 @@ describe.each([
   afterEach(() => app.close());
 
   const post = (payload: unknown, headers: Record<string, string> = {}) =>
-    request(app.getHttpServer()).post('/llm/generate').set(headers).send(payload as object);
+    request(app.getHttpServer())
+      .post('/llm/generate')
+      .set(headers)
+      .send(payload as object);
 
   it('answers MISS then HIT with the same body, Age and the cost saved', async () => {
     const miss = await post(body).expect(200);

@@ -28,7 +28,12 @@ describe.each([
 
   it("supports the seed's usage: get -> null on a miss, set, then get returns it", async () => {
     const { cache, close } = await service();
-    const params = { provider: 'openai', model: 'gpt-4o-mini', prompt: 'Capital of France?', temperature: 0 };
+    const params = {
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt: 'Capital of France?',
+      temperature: 0,
+    };
     expect(await cache.get(params)).toBeNull();
     await cache.set(params, response);
     expect(await cache.get(params)).toEqual(response);

@@ -185,7 +185,7 @@ export const cachingScenarios: Scenario[] = [
   },
   {
     name: 'cache-manager-redis',
-    description: "@nestjs/cache-manager CacheInterceptor hit (GET), @keyv/redis on the same Redis",
+    description: '@nestjs/cache-manager CacheInterceptor hit (GET), @keyv/redis on the same Redis',
     start: (ctx) => listen(CacheManagerModule.register(ctx.redisUrl), { path: '/payload' }),
   },
 ];

@@ -55,7 +55,10 @@ export class ApiCacheClient {
 
   constructor(@Inject(LLM_CACHE_STORE) private readonly store: TieredCacheStore) {}
 
-  async get<T = unknown>(url: string, options: ApiCacheGetOptions = {}): Promise<ApiCacheResponse<T>> {
+  async get<T = unknown>(
+    url: string,
+    options: ApiCacheGetOptions = {},
+  ): Promise<ApiCacheResponse<T>> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(options.headers ?? {}))
       headers[name.toLowerCase()] = value;
@@ -135,6 +138,9 @@ export class ApiCacheClient {
 
   private warn(hash: string, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    this.warnOnce.warn('api-cache', `API cache failed for key ${hash}; going upstream: ${reason.slice(0, 200)}`);
+    this.warnOnce.warn(
+      'api-cache',
+      `API cache failed for key ${hash}; going upstream: ${reason.slice(0, 200)}`,
+    );
   }
 }

@@ -44,7 +44,9 @@ export class ApiCacheInterceptor implements NestInterceptor {
       this.cache.options.partitionSecret,
     );
     if (partition === undefined) return this.bypass(next, res);
-    const vary = (options.vary ?? DEFAULT_API_VARY).map((name) => req.headers[name.toLowerCase()] ?? '');
+    const vary = (options.vary ?? DEFAULT_API_VARY).map(
+      (name) => req.headers[name.toLowerCase()] ?? '',
+    );
     const hash = cacheKeyHash({ kind: 'api-route', url: req.originalUrl, vary }, partition);
     let cached: CacheEntry | undefined;
     try {
@@ -76,7 +78,9 @@ export class ApiCacheInterceptor implements NestInterceptor {
           exact: true,
           etag: `"${digest(body, 32)}"`,
         };
-        await this.cache.store.set(hash, entry).catch((error: unknown) => this.cache.warn('write', hash, error));
+        await this.cache.store
+          .set(hash, entry)
+          .catch((error: unknown) => this.cache.warn('write', hash, error));
         return this.send(res, entry);
       }),
     );

@@ -31,7 +31,9 @@ describe('cache key', () => {
   });
 
   it('drops the deny-list by default and keeps only `key` fields when given', () => {
-    expect(keyParams({ model: 'm', user: 'u', metadata: {}, stream: true })).toEqual({ model: 'm' });
+    expect(keyParams({ model: 'm', user: 'u', metadata: {}, stream: true })).toEqual({
+      model: 'm',
+    });
     expect(keyParams({ model: 'm', prompt: 'p', seed: 1 }, { pick: ['prompt'] })).toEqual({
       prompt: 'p',
     });

@@ -70,7 +70,11 @@ export function completionEvents(body: string): RecordedEvent[] {
       data: JSON.stringify({
         ...base,
         choices: [
-          { index: 0, delta: { role: 'assistant', content: message.content ?? '' }, finish_reason: null },
+          {
+            index: 0,
+            delta: { role: 'assistant', content: message.content ?? '' },
+            finish_reason: null,
+          },
         ],
       }),
       atMs: 0,

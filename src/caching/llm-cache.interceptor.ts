@@ -109,7 +109,10 @@ export class LlmCacheInterceptor implements NestInterceptor {
     const finish = (entry: CacheEntry | undefined, response: unknown): void => {
       const status = typeof declared === 'number' ? declared : res.statusCode;
       const ok =
-        entry !== undefined && status < 300 && res.statusCode < 300 && this.cache.cacheable(response, options);
+        entry !== undefined &&
+        status < 300 &&
+        res.statusCode < 300 &&
+        this.cache.cacheable(response, options);
       if (!entry) {
         void lease?.fail(new FlightAbandonedError()).catch(() => undefined);
         return;
@@ -165,7 +168,12 @@ export class LlmCacheInterceptor implements NestInterceptor {
     res.setHeader('X-Cache', status);
     return from(
       handlerOutput(next.handle(), wantsStream).then((output) =>
-        'events' in output ? this.sse(res, recordSse(output.events, () => undefined)) : output.value,
+        'events' in output
+          ? this.sse(
+              res,
+              recordSse(output.events, () => undefined),
+            )
+          : output.value,
       ),
     );
   }

@@ -80,8 +80,7 @@ export class LlmCacheService {
    * user and there is none. Throws `CacheKeyError` for parameters that cannot be a key.
    */
   keyOf(params: unknown, options: LlmCacheCallOptions = {}): string | undefined {
-    const scope =
-      options.scope ?? (options.req || options.userId ? this.options.scope : 'global');
+    const scope = options.scope ?? (options.req || options.userId ? this.options.scope : 'global');
     const partition = cachePartition(
       scope,
       options.req,
@@ -89,10 +88,7 @@ export class LlmCacheService {
       options.userId,
     );
     if (partition === undefined) return undefined;
-    return cacheKeyHash(
-      keyParams(params, { pick: options.key, deny: options.ignore }),
-      partition,
-    );
+    return cacheKeyHash(keyParams(params, { pick: options.key, deny: options.ignore }), partition);
   }
 
   /** Looks the key up; never throws (a store error comes back as `error`). */
@@ -116,7 +112,11 @@ export class LlmCacheService {
   }
 
   /** Stores a response for the parameters (unless it is not cacheable); never throws on store errors. */
-  async set(params: unknown, response: unknown, options: LlmCacheCallOptions = {}): Promise<boolean> {
+  async set(
+    params: unknown,
+    response: unknown,
+    options: LlmCacheCallOptions = {},
+  ): Promise<boolean> {
     const hash = this.keyOf(params, options);
     if (!this.options.enabled || hash === undefined) return false;
     const entry = this.toEntry(params, response, options.latencyMs ?? 0, options);
@@ -196,11 +196,16 @@ export class LlmCacheService {
   /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. */
   async settle(flight: Flight, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
     if (!('lead' in flight)) return;
-    await flight.lead.settle(entry, store).catch((error: unknown) => this.warn('write', hash, error));
+    await flight.lead
+      .settle(entry, store)
+      .catch((error: unknown) => this.warn('write', hash, error));
   }
 
   /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. */
-  cacheable(response: unknown, options: Pick<CacheLlmOptions, 'allowLength' | 'allowContentFilter' | 'cacheIf'>): boolean {
+  cacheable(
+    response: unknown,
+    options: Pick<CacheLlmOptions, 'allowLength' | 'allowContentFilter' | 'cacheIf'>,
+  ): boolean {
     if (response === undefined || response === null || responseText(response).length === 0)
       return false;
     const reason = finishReason(response);

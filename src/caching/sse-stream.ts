@@ -3,7 +3,9 @@ import { from, isObservable, lastValueFrom, mergeMap, type Observable, of } from
 import type { RecordedEvent } from './cache-entry';
 
 /** Whether a handler's result is a stream of events (AsyncIterable or Observable). */
-export function isEventStream(value: unknown): value is AsyncIterable<unknown> | Observable<unknown> {
+export function isEventStream(
+  value: unknown,
+): value is AsyncIterable<unknown> | Observable<unknown> {
   if (isObservable(value)) return true;
   return (
     typeof value === 'object' &&
@@ -125,9 +127,7 @@ export async function handlerOutput(
     const value = await lastValueFrom(output$, { defaultValue: undefined });
     return isEventStream(value) ? { events: toAsyncIterable(value) } : { value };
   }
-  const flat$ = output$.pipe(
-    mergeMap((value) => (isEventStream(value) ? from(value) : of(value))),
-  );
+  const flat$ = output$.pipe(mergeMap((value) => (isEventStream(value) ? from(value) : of(value))));
   const iterator = fromObservable(flat$)[Symbol.asyncIterator]();
   const first = await iterator.next();
   async function* events(): AsyncIterable<unknown> {
@@ -146,6 +146,8 @@ export async function handlerOutput(
   return { events: events() };
 }
 
-function toAsyncIterable(source: AsyncIterable<unknown> | Observable<unknown>): AsyncIterable<unknown> {
+function toAsyncIterable(
+  source: AsyncIterable<unknown> | Observable<unknown>,
+): AsyncIterable<unknown> {
   return isObservable(source) ? fromObservable(source) : source;
 }

@@ -159,7 +159,10 @@ class TestLlmModule {
       module: TestLlmModule,
       imports: [
         ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
-        CachingModule.forRoot({ partitionSecret: 'test-partition-secret-0123456789abcdef', ...options }),
+        CachingModule.forRoot({
+          partitionSecret: 'test-partition-secret-0123456789abcdef',
+          ...options,
+        }),
       ],
       controllers: [TestLlmController],
       providers: [Calls, Hooks, ProbeGuard],
