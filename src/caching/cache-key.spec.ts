@@ -39,6 +39,14 @@ describe('cache key', () => {
     });
   });
 
+  it('filters top-level fields in the hash exactly as keyParams does', () => {
+    const params = { model: 'm', user: 'u', messages: [{ user: 'kept when nested' }] };
+    expect(cacheKeyHash(params, 'p', { deny: ['user'] })).toBe(
+      cacheKeyHash(keyParams(params, { deny: ['user'] }), 'p'),
+    );
+    expect(cacheKeyHash(params, 'p', { pick: ['model'] })).toBe(cacheKeyHash({ model: 'm' }, 'p'));
+  });
+
   it('keys binary content by its bytes', () => {
     expect(cacheKeyHash({ image: Buffer.from('a') }, 'p')).toBe(
       cacheKeyHash({ image: Buffer.from('a') }, 'p'),

@@ -36,65 +36,67 @@ function num(value: number): string {
   return Object.is(value, -0) ? '0' : JSON.stringify(value);
 }
 
-function write(value: unknown, depth: number, out: string[], seen: Set<object>): void {
+/** Top-level field filter: `pick` keeps only these fields, else `deny` drops these. */
+export interface KeyFieldFilter {
+  pick?: readonly string[];
+  deny?: readonly string[];
+}
+
+function write(value: unknown, depth: number, seen: Set<object>, filter?: KeyFieldFilter): string {
   switch (typeof value) {
     case 'string':
-      out.push(str(value));
-      return;
+      return str(value);
     case 'number':
-      out.push(num(value));
-      return;
+      return num(value);
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'bigint':
-      out.push(value.toString());
-      return;
+      return value.toString();
     case 'undefined':
-      out.push('null');
-      return;
+      return 'null';
     case 'function':
     case 'symbol':
       throw new CacheKeyError('Cache key parameters cannot contain functions or symbols');
   }
-  if (value === null) {
-    out.push('null');
-    return;
-  }
+  if (value === null) return 'null';
   if (depth > MAX_KEY_DEPTH)
     throw new CacheKeyError(`Cache key parameters nest deeper than ${MAX_KEY_DEPTH} levels`);
   const object = value as object;
   if (seen.has(object)) throw new CacheKeyError('Cache key parameters contain a cycle');
   seen.add(object);
+  let out: string;
   if (Buffer.isBuffer(object) || object instanceof Uint8Array) {
     // Images and files by content, not by identity.
-    out.push(`"bin:${createHash('sha256').update(object).digest('hex')}"`);
+    out = `"bin:${createHash('sha256').update(object).digest('hex')}"`;
   } else if (object instanceof Date) {
-    out.push(JSON.stringify(object.toISOString()));
+    out = JSON.stringify(object.toISOString());
   } else if (Array.isArray(object)) {
-    out.push('[');
+    out = '[';
     for (let i = 0; i < object.length; i++) {
-      if (i > 0) out.push(',');
-      write(object[i], depth + 1, out, seen);
+      if (i > 0) out += ',';
+      out += write(object[i], depth + 1, seen);
     }
-    out.push(']');
+    out += ']';
   } else {
     // Own enumerable keys only: a "__proto__" key from JSON.parse is plain data here.
     const record = object as Record<string, unknown>;
-    const keys = Object.keys(record).sort();
-    out.push('{');
+    const keys = (
+      filter?.pick ? filter.pick.filter((k) => Object.hasOwn(record, k)) : Object.keys(record)
+    ).sort();
+    const deny = filter?.pick ? undefined : filter?.deny;
+    out = '{';
     let first = true;
     for (const key of keys) {
       const item = record[key];
-      if (item === undefined) continue;
-      if (!first) out.push(',');
+      if (item === undefined || deny?.includes(key)) continue;
+      if (!first) out += ',';
       first = false;
-      out.push(str(key), ':');
-      write(item, depth + 1, out, seen);
+      out += `${str(key)}:${write(item, depth + 1, seen)}`;
     }
-    out.push('}');
+    out += '}';
   }
   seen.delete(object);
+  return out;
 }
 
 /**
@@ -104,10 +106,8 @@ function write(value: unknown, depth: number, out: string[], seen: Set<object>):
  * @example
  * canonicalJson({ b: 1, a: [2, 'é'] }) // '{"a":[2,"é"],"b":1}'
  */
-export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  write(value, 0, out, new Set());
-  return out.join('');
+export function canonicalJson(value: unknown, filter?: KeyFieldFilter): string {
+  return write(value, 0, new Set(), filter);
 }
 
 /**
@@ -145,14 +145,14 @@ export function keyParams(
 
 /**
  * SHA-256 (hex, always 64 characters) of the key version, the scope partition and the
- * canonical parameters. Nothing of the prompt can be read back from it.
+ * canonical parameters (top-level fields filtered by `filter`, as `keyParams` does).
+ * Nothing of the prompt can be read back from it.
  *
  * @example
  * cacheKeyHash({ model: 'gpt-4o', prompt: 'Hi' }, 'global') // '3f9a...'
  */
-export function cacheKeyHash(params: unknown, partition: string): string {
+export function cacheKeyHash(params: unknown, partition: string, filter?: KeyFieldFilter): string {
   return createHash('sha256')
-    .update(`${CACHE_KEY_VERSION}\n${partition}\n`)
-    .update(canonicalJson(params))
+    .update(`${CACHE_KEY_VERSION}\n${partition}\n${canonicalJson(params, filter)}`)
     .digest('hex');
 }

@@ -40,20 +40,48 @@ export class LlmCacheInterceptor implements NestInterceptor {
     private readonly probe: LlmCacheProbeService,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  intercept(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
     const options = this.probe.routeOptions(context);
     if (!options || context.getType() !== 'http') return next.handle();
+    const lookup = this.probe.lookup(context.switchToHttp().getRequest<Request>(), options);
+    // An L1 hit (or the probe's settled lookup) answers without another promise.
+    return lookup instanceof Promise
+      ? lookup.then((found) => this.decide(context, next, options, found))
+      : this.decide(context, next, options, lookup);
+  }
+
+  private decide(
+    context: ExecutionContext,
+    next: CallHandler,
+    options: CacheLlmOptions,
+    lookup: RequestLookup,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const route = this.routeName(context, req);
     const stream = (options.wantsStream ?? defaultWantsStream)(req);
-    const lookup = await this.probe.lookup(req, options);
-
     if (lookup.entry) {
       this.cache.record('hits', lookup.entry.model, route, lookup.entry);
       return of(this.answer(res, lookup.entry, 'HIT', stream, options));
     }
+    return this.miss(context, next, options, lookup, route, stream);
+  }
+
+  private async miss(
+    context: ExecutionContext,
+    next: CallHandler,
+    options: CacheLlmOptions,
+    lookup: RequestLookup,
+    route: string,
+    stream: boolean,
+  ): Promise<Observable<unknown>> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
     if (lookup.bypass && lookup.bypass !== 'no-cache') {
       if (lookup.bypass !== 'disabled') this.cache.record('bypassed', modelOf(req.body), route);
       return this.passThrough(next, res, 'BYPASS', stream);

@@ -19,7 +19,7 @@ export interface RequestLookup {
   bypass?: 'disabled' | 'no-store' | 'no-cache' | 'no-partition' | 'bad-key' | 'store-error';
 }
 
-type WithLookup = Request & { [CACHE_LOOKUP]?: Promise<RequestLookup> };
+type WithLookup = Request & { [CACHE_LOOKUP]?: RequestLookup | Promise<RequestLookup> };
 
 /**
  * The `LLM_CACHE_PROBE` of the throttling guard, and the one place a request's cache lookup
@@ -55,13 +55,16 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     }
   }
 
-  /** The request's lookup: the stashed one, or a new one (then stashed). */
-  lookup(req: Request, options: CacheLlmOptions): Promise<RequestLookup> {
+  /**
+   * The request's lookup: the stashed one, or a new one (then stashed). Synchronous when L1
+   * answers (or there is no L2), a promise when Redis has to be asked.
+   */
+  lookup(req: Request, options: CacheLlmOptions): RequestLookup | Promise<RequestLookup> {
     const stash = req as WithLookup;
     return (stash[CACHE_LOOKUP] ??= this.run(req, options));
   }
 
-  private async run(req: Request, options: CacheLlmOptions): Promise<RequestLookup> {
+  private run(req: Request, options: CacheLlmOptions): RequestLookup | Promise<RequestLookup> {
     const control = parseCacheControl(req.headers['cache-control']);
     if (!this.cache.options.enabled) return { control, bypass: 'disabled' };
     if (control.noStore) return { control, bypass: 'no-store' };
@@ -78,13 +81,30 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     }
     if (hash === undefined) return { control, bypass: 'no-partition' };
     if (control.noCache || control.maxAgeS === 0) return { control, hash, bypass: 'no-cache' };
-    const now = Date.now();
-    const local = this.cache.store.peek(hash, now);
-    const found = local ? { entry: local } : await this.cache.lookup(hash);
-    if ('error' in found && found.error !== undefined) return { control, bypass: 'store-error' };
-    const entry = found.entry;
-    if (entry && control.maxAgeS !== undefined && now - entry.createdAt > control.maxAgeS * 1000)
-      return { control, hash };
-    return { control, hash, entry };
+    const local = this.cache.store.peek(hash, Date.now());
+    if (local || !this.cache.store.l2) return fresh(control, hash, local);
+    const key = hash;
+    return this.cache
+      .lookup(key)
+      .then((found) =>
+        found.error !== undefined
+          ? { control, bypass: 'store-error' as const }
+          : fresh(control, key, found.entry),
+      );
   }
+}
+
+/** The lookup, with an entry older than the request's `max-age` counted as a miss. */
+function fresh(
+  control: RequestCacheControl,
+  hash: string,
+  entry: CacheEntry | undefined,
+): RequestLookup {
+  if (
+    entry &&
+    control.maxAgeS !== undefined &&
+    Date.now() - entry.createdAt > control.maxAgeS * 1000
+  )
+    return { control, hash };
+  return { control, hash, entry };
 }

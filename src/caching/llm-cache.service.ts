@@ -6,7 +6,7 @@ import { finishReason, responseText } from '../llm/llm-response';
 import { estimateTokens, type LlmUsage, readUsage } from '../llm/llm-usage';
 import { PriceTable } from '../llm/llm-pricing';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
-import { cacheKeyHash, keyParams } from './cache-key';
+import { cacheKeyHash, DEFAULT_KEY_DENY_LIST } from './cache-key';
 import { cachePartition } from './cache-partition';
 import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type {
@@ -88,7 +88,10 @@ export class LlmCacheService {
       options.userId,
     );
     if (partition === undefined) return undefined;
-    return cacheKeyHash(keyParams(params, { pick: options.key, deny: options.ignore }), partition);
+    return cacheKeyHash(params, partition, {
+      pick: options.key,
+      deny: options.ignore ?? DEFAULT_KEY_DENY_LIST,
+    });
   }
 
   /** Looks the key up; never throws (a store error comes back as `error`). */
