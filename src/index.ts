@@ -31,6 +31,7 @@ export {
   type ApiCacheStatus,
 } from './caching/api-cache.client';
 export { CachingOptionsError, CacheKeyError } from './caching/caching.errors';
+export type { CacheManagerLike } from './caching/cache-manager.store';
 export {
   canonicalJson,
   cacheKeyHash,

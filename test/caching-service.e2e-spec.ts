@@ -1,3 +1,4 @@
+import { CACHE_MANAGER, CacheModule, type Cache } from '@nestjs/cache-manager';
 import { Test } from '@nestjs/testing';
 import { CachingModule, LlmCacheService, RedisModule } from '../src';
 import { RedisCluster } from './support/redis-cluster';
@@ -123,6 +124,46 @@ describe('LlmCacheService on a Redis Cluster', () => {
     } finally {
       await moduleRef.close();
       await cluster.stop();
+    }
+  });
+});
+
+describe("LlmCacheService on the app's @nestjs/cache-manager Cache", () => {
+  it('stores entries in the cache-manager Cache (L2) and reads them back after L1 forgets', async () => {
+    const keyPrefix = uniquePrefix('svc-cm');
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        CacheModule.register({ isGlobal: true }),
+        CachingModule.forRootAsync({
+          inject: [CACHE_MANAGER],
+          useFactory: (store: Cache) => ({
+            store,
+            partitionSecret: secret,
+            keyPrefix,
+            l1: { ttlMs: 0 },
+          }),
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    try {
+      const cache = moduleRef.get(LlmCacheService);
+      const params = { model: 'gpt-4o-mini', prompt: 'cache-manager' };
+      const response = {
+        model: 'gpt-4o-mini',
+        choices: [{ message: { content: 'yes' }, finish_reason: 'stop' }],
+      };
+      expect(await cache.get(params)).toBeNull();
+      await cache.set(params, response, { tags: ['cm'] });
+      const raw = await moduleRef
+        .get<Cache>(CACHE_MANAGER)
+        .get<string>(`${keyPrefix}:${cache.keyOf(params)}`);
+      expect(raw).toContain('"content":"yes"');
+      expect(await cache.get(params)).toEqual(response);
+      expect(await cache.invalidateTag('cm')).toBe(1);
+      expect(await cache.get(params)).toBeNull();
+    } finally {
+      await moduleRef.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { ModelPrice } from '../llm/llm-pricing';
 import type { LlmUsage } from '../llm/llm-usage';
+import type { CacheManagerLike } from './cache-manager.store';
 
 /**
  * Who shares an entry. `'user'`: the authenticated user (HMAC of the id); `'global'`:
@@ -64,6 +65,12 @@ export interface CachingModuleOptions {
    * @default { input: 1, output: 4 }
    */
   unknownModelPrice?: ModelPrice;
+  /**
+   * The app's `@nestjs/cache-manager` Cache (inject `CACHE_MANAGER` in `forRootAsync`) as the
+   * L2 instead of Redis: any Keyv store. Single-flight is then per process only.
+   * @default the shared Redis when RedisModule is imported, else memory only
+   */
+  store?: CacheManagerLike;
   /** Single-flight across instances (Redis only). */
   coalesce?: {
     /**
@@ -132,6 +139,7 @@ export interface CacheApiOptions {
 /** The module's options with every default filled in (internal). */
 export interface ResolvedCachingOptions {
   enabled: boolean;
+  store?: CacheManagerLike;
   ttlMs: number;
   keyPrefix: string;
   scope: CacheScope;

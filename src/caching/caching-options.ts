@@ -29,9 +29,9 @@ export function resolveCachingOptions(
       `CachingModule: "partitionSecret" must be at least ${MIN_PARTITION_SECRET_LENGTH} characters. Generate one with \`openssl rand -hex 32\`.`,
     );
   }
-  if (secret === undefined && hasRedis) {
+  if (secret === undefined && (hasRedis || options.store !== undefined)) {
     throw new CachingOptionsError(
-      'CachingModule: "partitionSecret" is required with Redis, so that every instance sharing Redis computes the same per-user partitions. Pass a secret of at least 32 characters (e.g. `openssl rand -hex 32`) from your configuration.',
+      'CachingModule: "partitionSecret" is required with Redis (or a shared "store"), so that every instance sharing it computes the same per-user partitions. Pass a secret of at least 32 characters (e.g. `openssl rand -hex 32`) from your configuration.',
     );
   }
   const keyPrefix = options.keyPrefix ?? 'llm:cache';
@@ -48,6 +48,7 @@ export function resolveCachingOptions(
   }
   return {
     enabled: options.enabled ?? true,
+    store: options.store,
     ttlMs: positive('ttlMs', options.ttlMs ?? DEFAULT_TTL_MS),
     keyPrefix,
     scope,

@@ -12,6 +12,7 @@ import { LlmCacheInterceptor } from './llm-cache.interceptor';
 import { LlmCacheProbeService } from './llm-cache.probe';
 import { LlmCacheService } from './llm-cache.service';
 import { LlmCacheStats } from './llm-cache.stats';
+import { CacheManagerStore } from './cache-manager.store';
 import { MemoryCacheStore } from './memory-cache.store';
 import { RedisCacheStore } from './redis-cache.store';
 import { TieredCacheStore } from './tiered-cache.store';
@@ -29,7 +30,11 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedCachingOptions, redis?: RedisConnection) =>
       new TieredCacheStore(
         new MemoryCacheStore(options.l1.maxEntries, options.l1.maxEntryBytes),
-        redis ? new RedisCacheStore(redis, options.keyPrefix) : undefined,
+        options.store
+          ? new CacheManagerStore(options.store, options.keyPrefix)
+          : redis
+            ? new RedisCacheStore(redis, options.keyPrefix)
+            : undefined,
         options.l1.ttlMs,
       ),
   },

@@ -31,6 +31,15 @@ return 1
 /** What a would-be leader finds: an entry, the lock (it leads), or neither (someone else leads). */
 export type GetOrLock = { entry: CacheEntry } | { locked: boolean };
 
+/** A shared second-level store behind the in-process L1 (internal). */
+export interface CacheL2 {
+  get(hash: string): Promise<CacheEntry | undefined>;
+  getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock>;
+  setAndUnlock(hash: string, entry: CacheEntry | undefined, token?: string): Promise<void>;
+  delete(hash: string): Promise<void>;
+  deleteTag(tag: string): Promise<string[]>;
+}
+
 /**
  * The Redis L2: one string per entry under `<prefix>:{<hash>}` (the hash tag keeps an entry
  * and its lock in one cluster slot), written by our own few commands on the shared client.
@@ -38,7 +47,7 @@ export type GetOrLock = { entry: CacheEntry } | { locked: boolean };
  * @example
  * const l2 = new RedisCacheStore(redis, 'llm:cache');
  */
-export class RedisCacheStore {
+export class RedisCacheStore implements CacheL2 {
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,

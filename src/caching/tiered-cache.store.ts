@@ -1,9 +1,9 @@
 import type { CacheEntry } from './cache-entry';
 import type { MemoryCacheStore } from './memory-cache.store';
-import type { GetOrLock, RedisCacheStore } from './redis-cache.store';
+import type { CacheL2, GetOrLock } from './redis-cache.store';
 
 /**
- * L1 (memory) in front of an optional L2 (Redis). Reads try L1 first; an L2 hit is copied
+ * L1 (memory) in front of an optional L2 (Redis, or the app's cache-manager Cache). Reads try L1 first; an L2 hit is copied
  * into L1 for at most `l1TtlMs`. Errors of L2 reach the caller, which decides (BYPASS).
  *
  * @example
@@ -12,7 +12,7 @@ import type { GetOrLock, RedisCacheStore } from './redis-cache.store';
 export class TieredCacheStore {
   constructor(
     readonly l1: MemoryCacheStore,
-    readonly l2: RedisCacheStore | undefined,
+    readonly l2: CacheL2 | undefined,
     private readonly l1TtlMs: number,
   ) {}
 
