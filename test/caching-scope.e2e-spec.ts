@@ -51,6 +51,23 @@ describe.each([
     expect(app.get(Calls).count).toBe(3);
   });
 
+  it("does not put a user's answer in the anonymous partition when auth runs after the probe", async () => {
+    const alice = await request(app.getHttpServer())
+      .post('/late-user')
+      .set('x-late-user', 'alice')
+      .send({ model: 'gpt-4o-mini', prompt: 'late' });
+    expect(alice.body.choices[0].message.content).toBe('late for alice');
+    const anonymous = await post('/late-user', 'late');
+    expect(anonymous.headers['x-cache']).toBe('MISS');
+    expect(anonymous.body.choices[0].message.content).toBe('late for anonymous');
+    const aliceAgain = await request(app.getHttpServer())
+      .post('/late-user')
+      .set('x-late-user', 'alice')
+      .send({ model: 'gpt-4o-mini', prompt: 'late' });
+    expect(aliceAgain.headers['x-cache']).toBe('HIT');
+    expect(aliceAgain.body.choices[0].message.content).toBe('late for alice');
+  });
+
   it("shares a 'global' route's entry between users", async () => {
     await post('/global-scope', 'g', 'alice');
     expect((await post('/global-scope', 'g', 'bob')).headers['x-cache']).toBe('HIT');

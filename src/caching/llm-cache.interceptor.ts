@@ -46,7 +46,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
   ): Observable<unknown> | Promise<Observable<unknown>> {
     const options = this.probe.routeOptions(context);
     if (!options || context.getType() !== 'http') return next.handle();
-    const lookup = this.probe.lookup(context.switchToHttp().getRequest<Request>(), options);
+    const lookup = this.probe.lookup(context.switchToHttp().getRequest<Request>(), options, true);
     // An L1 hit (or the probe's settled lookup) answers without another promise.
     return lookup instanceof Promise
       ? lookup.then((found) => this.decide(context, next, options, found))

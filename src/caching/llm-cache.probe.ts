@@ -19,7 +19,12 @@ export interface RequestLookup {
   bypass?: 'disabled' | 'no-store' | 'no-cache' | 'no-partition' | 'bad-key' | 'store-error';
 }
 
-type WithLookup = Request & { [CACHE_LOOKUP]?: RequestLookup | Promise<RequestLookup> };
+type WithLookup = Request & {
+  [CACHE_LOOKUP]?: {
+    partition: string | undefined | Error;
+    result: RequestLookup | Promise<RequestLookup>;
+  };
+};
 
 /**
  * The `LLM_CACHE_PROBE` of the throttling guard, and the one place a request's cache lookup
@@ -57,39 +62,59 @@ export class LlmCacheProbeService implements LlmCacheProbe {
 
   /**
    * The request's lookup: the stashed one, or a new one (then stashed). Synchronous when L1
-   * answers (or there is no L2), a promise when Redis has to be asked.
+   * answers (or there is no L2), a promise when Redis has to be asked. With `verify` (the
+   * interceptor), a stashed lookup is reused only if the request's partition is still the
+   * one it was made for: a guard that sets `req.user` after the probe ran must not leave a
+   * user's answer in the anonymous partition.
    */
-  lookup(req: Request, options: CacheLlmOptions): RequestLookup | Promise<RequestLookup> {
+  lookup(
+    req: Request,
+    options: CacheLlmOptions,
+    verify = false,
+  ): RequestLookup | Promise<RequestLookup> {
     const stash = req as WithLookup;
-    return (stash[CACHE_LOOKUP] ??= this.run(req, options));
+    const found = stash[CACHE_LOOKUP];
+    if (found && !verify) return found.result;
+    const partition = this.partition(req, options);
+    if (found && found.partition === partition) return found.result;
+    const result = this.run(req, options, partition);
+    stash[CACHE_LOOKUP] = { partition, result };
+    return result;
   }
 
-  private run(req: Request, options: CacheLlmOptions): RequestLookup | Promise<RequestLookup> {
+  private partition(req: Request, options: CacheLlmOptions): string | undefined | Error {
+    try {
+      return this.cache.partitionOf({ req, scope: options.scope ?? this.cache.options.scope });
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  private run(
+    req: Request,
+    options: CacheLlmOptions,
+    partition: string | undefined | Error,
+  ): RequestLookup | Promise<RequestLookup> {
     const control = parseCacheControl(req.headers['cache-control']);
     if (!this.cache.options.enabled) return { control, bypass: 'disabled' };
     if (control.noStore) return { control, bypass: 'no-store' };
-    let hash: string | undefined;
+    if (partition instanceof Error) return { control, bypass: 'bad-key' };
+    if (partition === undefined) return { control, bypass: 'no-partition' };
+    let hash: string;
     try {
-      hash = this.cache.keyOf(options.params ? options.params(req) : req.body, {
-        req,
-        scope: options.scope ?? this.cache.options.scope,
-        key: options.key,
-        ignore: options.ignore,
-      });
+      hash = this.cache.hashOf(options.params ? options.params(req) : req.body, partition, options);
     } catch {
       return { control, bypass: 'bad-key' };
     }
-    if (hash === undefined) return { control, bypass: 'no-partition' };
     if (control.noCache || control.maxAgeS === 0) return { control, hash, bypass: 'no-cache' };
     const local = this.cache.store.peek(hash, Date.now());
     if (local || !this.cache.store.l2) return fresh(control, hash, local);
-    const key = hash;
     return this.cache
-      .lookup(key)
+      .lookup(hash)
       .then((found) =>
         found.error !== undefined
           ? { control, bypass: 'store-error' as const }
-          : fresh(control, key, found.entry),
+          : fresh(control, hash, found.entry),
       );
   }
 }

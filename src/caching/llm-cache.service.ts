@@ -80,14 +80,22 @@ export class LlmCacheService {
    * user and there is none. Throws `CacheKeyError` for parameters that cannot be a key.
    */
   keyOf(params: unknown, options: LlmCacheCallOptions = {}): string | undefined {
+    const partition = this.partitionOf(options);
+    return partition === undefined ? undefined : this.hashOf(params, partition, options);
+  }
+
+  /** The scope partition of a call (HMAC of the user or scope value), or undefined for none. */
+  partitionOf(options: Pick<LlmCacheCallOptions, 'scope' | 'req' | 'userId'>): string | undefined {
     const scope = options.scope ?? (options.req || options.userId ? this.options.scope : 'global');
-    const partition = cachePartition(
-      scope,
-      options.req,
-      this.options.partitionSecret,
-      options.userId,
-    );
-    if (partition === undefined) return undefined;
+    return cachePartition(scope, options.req, this.options.partitionSecret, options.userId);
+  }
+
+  /** The key hash of the parameters in a partition. Throws `CacheKeyError`. */
+  hashOf(
+    params: unknown,
+    partition: string,
+    options: Pick<LlmCacheCallOptions, 'key' | 'ignore'> = {},
+  ): string {
     return cacheKeyHash(params, partition, {
       pick: options.key,
       deny: options.ignore ?? DEFAULT_KEY_DENY_LIST,

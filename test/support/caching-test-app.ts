@@ -52,6 +52,17 @@ class ProbeGuard implements CanActivate {
 
 type WithUser = Request & { user?: { id: string } };
 
+/** An auth guard that runs after the probe guard and only then sets `req.user`. */
+@Injectable()
+class LateAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<WithUser>();
+    const user = req.headers['x-late-user'];
+    if (typeof user === 'string') req.user = { id: user };
+    return true;
+  }
+}
+
 @Controller()
 class TestLlmController {
   constructor(
@@ -142,6 +153,15 @@ class TestLlmController {
     return from([chunk(body.prompt, null), chunk(' done', null), chunk(undefined, 'stop')]);
   }
 
+  @Post('late-user')
+  @HttpCode(200)
+  @UseGuards(ProbeGuard, LateAuthGuard)
+  @CacheLLM()
+  lateUser(@Body() body: { prompt: string }, @Req() req: WithUser) {
+    this.calls.count++;
+    return completion(`${body.prompt} for ${req.user?.id ?? 'anonymous'}`);
+  }
+
   @Post('probed')
   @HttpCode(200)
   @UseGuards(ProbeGuard)
@@ -165,7 +185,7 @@ class TestLlmModule {
         }),
       ],
       controllers: [TestLlmController],
-      providers: [Calls, Hooks, ProbeGuard],
+      providers: [Calls, Hooks, ProbeGuard, LateAuthGuard],
     };
   }
 }
