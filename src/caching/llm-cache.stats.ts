@@ -27,6 +27,7 @@ const SLICE_FIELDS = [
   'latencySavedMs',
 ] as const;
 const FLUSH_INTERVAL_MS = 200;
+type SliceFields = Record<(typeof SLICE_FIELDS)[number], string>;
 
 const emptySlice = (): CacheSliceStats => ({
   hits: 0,
@@ -55,6 +56,7 @@ const part = (value: string): string => value.replace(/\|/g, '_').slice(0, 100);
 @Injectable()
 export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, OnModuleDestroy {
   private pending = new Map<string, number>();
+  private readonly fieldNames = new Map<string, SliceFields[]>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private readonly key: string;
@@ -68,23 +70,39 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
 
   /** Counts one request; a hit or coalesced request also adds the entry's savings. */
   record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
-    const scopes = ['t'];
-    if (model) scopes.push(`m|${part(model)}`);
-    if (route) scopes.push(`r|${part(route)}`);
-    for (const scope of scopes) {
-      this.add(`${scope}|${outcome}`, 1);
-      if (entry && (outcome === 'hits' || outcome === 'coalesced')) {
+    const saved = entry !== undefined && (outcome === 'hits' || outcome === 'coalesced');
+    for (const fields of this.fieldsFor(model, route)) {
+      this.add(fields[outcome], 1);
+      if (saved) {
         const { usage } = entry;
-        this.add(`${scope}|savingsUsd`, entry.costUsd);
+        this.add(fields.savingsUsd, entry.costUsd);
         this.add(
-          `${scope}|tokensSaved`,
+          fields.tokensSaved,
           usage.inputTokens + usage.cachedInputTokens + usage.outputTokens,
         );
-        this.add(`${scope}|latencySavedMs`, entry.latencyMs);
+        this.add(fields.latencySavedMs, entry.latencyMs);
       }
     }
-    if (entry && !entry.exact && (outcome === 'hits' || outcome === 'coalesced'))
-      this.add('t|estimated', 1);
+    if (saved && !entry.exact) this.add('t|estimated', 1);
+  }
+
+  /** The hash field names of the total, the model and the route, built once per pair. */
+  private fieldsFor(model: string | undefined, route: string | undefined): SliceFields[] {
+    const id = `${route ?? ''}\u0000${model ?? ''}`;
+    let fields = this.fieldNames.get(id);
+    if (fields === undefined) {
+      const scopes = ['t'];
+      if (model) scopes.push(`m|${part(model)}`);
+      if (route) scopes.push(`r|${part(route)}`);
+      fields = scopes.map(
+        (scope) =>
+          Object.fromEntries(SLICE_FIELDS.map((name) => [name, `${scope}|${name}`])) as SliceFields,
+      );
+      // Model names come from requests: bound the memo.
+      if (this.fieldNames.size >= 1000) this.fieldNames.clear();
+      this.fieldNames.set(id, fields);
+    }
+    return fields;
   }
 
   private add(field: string, amount: number): void {
