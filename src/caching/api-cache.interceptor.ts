@@ -21,7 +21,11 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /**
  * The interceptor behind `@CacheApi()`: caches a GET route's JSON by URL and vary headers,
  * sends a strong `ETag`, and lets a client's matching `If-None-Match` get a 304 with no body
- * (Express's freshness check compares it with the ETag we set).
+ * (Express's freshness check compares it with the ETag we set). Usually applied by `@CacheApi()`.
+ *
+ * @example
+ * @Get('repos/:owner/:repo')
+ * @CacheApi({ ttlMs: 60_000 }) // sets the options and binds ApiCacheInterceptor
  */
 @Injectable()
 export class ApiCacheInterceptor implements NestInterceptor {

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { CacheKeyError } from './caching.errors';
 
-/** Bumped whenever the canonical form changes, so old entries are never misread. */
+/**
+ * Bumped whenever the canonical form changes, so old entries are never misread.
+ *
+ * @example
+ * CACHE_KEY_VERSION // 'v1'
+ */
 export const CACHE_KEY_VERSION = 'v1';
 
 /** Nesting deeper than this cannot be a real LLM request; such parameters are not cached. */

@@ -29,7 +29,11 @@ function defaultWantsStream(req: Request): boolean {
 /**
  * The interceptor behind `@CacheLLM()`: answers hits from the cache (the stored JSON sent as
  * is, or replayed as SSE), coalesces identical misses, records streams, and never fails a
- * request because of the cache (a store error is a BYPASS).
+ * request because of the cache (a store error is a BYPASS). Usually applied by `@CacheLLM()`.
+ *
+ * @example
+ * @UseInterceptors(LlmCacheInterceptor)
+ * @SetMetadata(CACHE_LLM_METADATA, { ttlMs: 60_000 }) // what @CacheLLM({ ttlMs: 60_000 }) does
  */
 @Injectable()
 export class LlmCacheInterceptor implements NestInterceptor {
