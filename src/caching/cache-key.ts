@@ -16,6 +16,9 @@ export const MAX_KEY_DEPTH = 64;
  * Request fields that do not change what the model answers, left out of the key by default.
  * `user` and `metadata` are caller bookkeeping; `stream`/`stream_options` only change the
  * transport (a streamed entry can answer a JSON request and the reverse).
+ *
+ * @example
+ * @CacheLLM({ ignore: [...DEFAULT_KEY_DENY_LIST, 'trace_id'] })
  */
 export const DEFAULT_KEY_DENY_LIST: readonly string[] = [
   'user',
