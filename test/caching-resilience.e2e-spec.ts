@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { once } from 'node:events';
 import request from 'supertest';
-import { REDIS_CLIENT, type RedisClient } from '../src';
+import { LlmCacheService, REDIS_CLIENT, type RedisClient } from '../src';
 import type { RedisServer } from './support/redis-server';
 import { Calls, Hooks, startCachingTestApp } from './support/caching-test-app';
 import { inspectClient, ownRedisServer, uniquePrefix } from './support/test-redis';
@@ -46,6 +46,25 @@ describe('CachingModule with its own Redis', () => {
     expect((await post('/global-scope', 'unprobed')).headers['x-cache']).toBe('MISS');
     expect(probedMiss).toBe((await getCalls(server)) - beforePlain);
     expect(app.get(Calls).count).toBe(3);
+  });
+
+  it('answers BYPASS to a corrupt entry, deletes it, and stores a good one on the next request', async () => {
+    app = await startCachingTestApp({ keyPrefix: prefix, l1: { ttlMs: 0 } }, server.url);
+    const body = { model: 'gpt-4o-mini', prompt: 'corrupt' };
+    const hash = app.get(LlmCacheService).keyOf(body, { scope: 'global' });
+    const inspect = await inspectClient(server.url);
+    try {
+      await inspect.set(`${prefix}:{${hash}}`, 'not an entry');
+      const statuses: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await post('/global-scope', 'corrupt');
+        expect(res.body.choices[0].message.content).toBe('corrupt');
+        statuses.push(res.headers['x-cache']);
+      }
+      expect(statuses).toEqual(['BYPASS', 'MISS', 'HIT']);
+    } finally {
+      inspect.destroy();
+    }
   });
 
   it('serves requests while Redis is killed (BYPASS) and caches again after it restarts, without an app restart', async () => {

@@ -67,7 +67,17 @@ export class RedisCacheStore implements CacheL2 {
 
   async get(hash: string): Promise<CacheEntry | undefined> {
     const raw = await this.redis.get(this.entryKey(hash));
-    return raw === null ? undefined : parseEntry(raw);
+    return raw === null ? undefined : this.parse(hash, raw);
+  }
+
+  /** Parses an entry; a corrupt one is deleted (so the next request stores a good one) and reported. */
+  private async parse(hash: string, raw: string): Promise<CacheEntry> {
+    try {
+      return parseEntry(raw);
+    } catch (error) {
+      await this.redis.del(this.entryKey(hash)).catch(() => undefined);
+      throw error;
+    }
   }
 
   async getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock> {
@@ -76,7 +86,7 @@ export class RedisCacheStore implements CacheL2 {
       [this.entryKey(hash), this.lockKey(hash)],
       [token, String(lockTtlMs)],
     )) as [number, string?];
-    if (reply[0] === 1) return { entry: parseEntry(reply[1] ?? '') };
+    if (reply[0] === 1) return { entry: await this.parse(hash, reply[1] ?? '') };
     return { locked: reply[0] === 2 };
   }
 
