@@ -12,7 +12,8 @@ import type { CacheEntry, RecordedEvent } from './cache-entry';
 import { assembleCompletion, completionEvents } from './chat-stream.convert';
 import type { CacheLlmOptions } from './caching-options.interface';
 import { LlmCacheProbeService, type RequestLookup } from './llm-cache.probe';
-import { LlmCacheService, modelOf } from './llm-cache.service';
+import { modelOf } from './cache-entry.builder';
+import { LlmCacheService } from './llm-cache.service';
 import { FlightAbandonedError, type FlightLease } from './single-flight';
 import { type HandlerOutput, handlerOutput, recordSse, replaySse } from './sse-stream';
 

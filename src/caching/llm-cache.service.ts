@@ -2,18 +2,20 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { LogThrottle } from '../common/log-throttle';
 import type { CacheStatsSnapshot } from '../common/stats-shapes';
-import { finishReason, responseText } from '../llm/llm-response';
-import { estimateTokens, type LlmUsage, readUsage } from '../llm/llm-usage';
+import type { LlmUsage } from '../llm/llm-usage';
 import { PriceTable } from '../llm/llm-pricing';
-import type { CacheEntry, RecordedEvent } from './cache-entry';
+import type { CacheEntry } from './cache-entry';
+import {
+  buildEntry,
+  type CacheabilityOptions,
+  type EntryOptions,
+  isCacheable,
+  modelOf,
+} from './cache-entry.builder';
 import { cacheKeyHash, DEFAULT_KEY_DENY_LIST } from './cache-key';
 import { cachePartition } from './cache-partition';
 import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
-import type {
-  CacheLlmOptions,
-  CacheScope,
-  ResolvedCachingOptions,
-} from './caching-options.interface';
+import type { CacheScope, ResolvedCachingOptions } from './caching-options.interface';
 import { type CacheOutcome, LlmCacheStats } from './llm-cache.stats';
 import { SingleFlight, type Flight } from './single-flight';
 import type { TieredCacheStore } from './tiered-cache.store';
@@ -213,16 +215,8 @@ export class LlmCacheService {
   }
 
   /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. */
-  cacheable(
-    response: unknown,
-    options: Pick<CacheLlmOptions, 'allowLength' | 'allowContentFilter' | 'cacheIf'>,
-  ): boolean {
-    if (response === undefined || response === null || responseText(response).length === 0)
-      return false;
-    const reason = finishReason(response);
-    if (reason === 'length' && !options.allowLength) return false;
-    if (reason === 'content_filter' && !options.allowContentFilter) return false;
-    return options.cacheIf ? options.cacheIf(response) : true;
+  cacheable(response: unknown, options: CacheabilityOptions): boolean {
+    return isCacheable(response, options);
   }
 
   /** Builds the entry and its savings ledger; undefined when the response cannot be serialized. */
@@ -230,38 +224,12 @@ export class LlmCacheService {
     params: unknown,
     response: unknown,
     latencyMs: number,
-    options: Pick<LlmCacheCallOptions, 'ttlMs' | 'tags' | 'usage'> & { events?: RecordedEvent[] },
+    options: EntryOptions,
   ): CacheEntry | undefined {
-    let body: string | undefined;
-    try {
-      body = JSON.stringify(response);
-    } catch {
-      return undefined;
-    }
-    if (body === undefined) return undefined;
-    const reported = options.usage?.(response) ?? readUsage(response);
-    const usage: LlmUsage = reported ?? {
-      inputTokens: estimateTokens(JSON.stringify(params) ?? ''),
-      cachedInputTokens: 0,
-      outputTokens: estimateTokens(responseText(response)),
-      estimated: true,
-    };
-    const model = modelOf(response) ?? modelOf(params) ?? 'unknown';
-    const { known } = this.pricing.resolve(model);
-    const now = Date.now();
-    return {
-      body,
-      status: 200,
-      createdAt: now,
-      expiresAt: now + (options.ttlMs ?? this.options.ttlMs),
-      model,
-      usage,
-      latencyMs,
-      costUsd: this.pricing.cost(model, usage),
-      exact: known && !usage.estimated,
-      events: options.events,
-      tags: options.tags?.length ? [...options.tags] : undefined,
-    };
+    return buildEntry(this.pricing, params, response, latencyMs, {
+      ...options,
+      ttlMs: options.ttlMs ?? this.options.ttlMs,
+    });
   }
 
   /** One log line per interval per topic, with the key hash only. */
@@ -272,11 +240,4 @@ export class LlmCacheService {
       `LLM cache ${topic} failed for key ${hash ?? '(none)'}; serving without the cache: ${reason.slice(0, 200)}`,
     );
   }
-}
-
-/** The `model` field of a request or response, if it is a string. */
-export function modelOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const model = (value as { model?: unknown }).model;
-  return typeof model === 'string' && model.length > 0 ? model.slice(0, 100) : undefined;
 }
