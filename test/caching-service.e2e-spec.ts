@@ -60,6 +60,22 @@ describe.each([
     await close();
   });
 
+  it('lets waiters call fn themselves when the leader result cannot be stored (not JSON)', async () => {
+    const { cache, close } = await service();
+    let calls = 0;
+    const fn = async () => {
+      calls++;
+      await new Promise((resolve) => setImmediate(resolve));
+      return { model: 'gpt-4o-mini', big: 1n };
+    };
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => cache.wrap({ model: 'gpt-4o-mini', prompt: 'bigint' }, fn)),
+    );
+    expect(results.every((r) => r.big === 1n)).toBe(true);
+    expect(calls).toBe(3);
+    await close();
+  });
+
   it('invalidate and invalidateTag remove entries', async () => {
     const { cache, close } = await service();
     const a = { model: 'gpt-4o-mini', prompt: 'a' };

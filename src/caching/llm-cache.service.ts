@@ -17,7 +17,7 @@ import { cachePartition } from './cache-partition';
 import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { CacheScope, ResolvedCachingOptions } from './caching-options.interface';
 import { type CacheOutcome, LlmCacheStats } from './llm-cache.stats';
-import { SingleFlight, type Flight } from './single-flight';
+import { FlightAbandonedError, SingleFlight, type Flight } from './single-flight';
 import type { TieredCacheStore } from './tiered-cache.store';
 
 /** Options of one `LlmCacheService` call. */
@@ -166,7 +166,15 @@ export class LlmCacheService {
     }
     const flight = await this.flight.enter(hash);
     if ('follow' in flight) {
-      const entry = await flight.follow;
+      let entry: CacheEntry;
+      try {
+        entry = await flight.follow;
+      } catch (error) {
+        // The leader's answer could not be shared (not serializable): call fn ourselves.
+        if (!(error instanceof FlightAbandonedError)) throw error;
+        this.counters.record('misses', model);
+        return fn();
+      }
       this.counters.record('coalesced', entry.model, undefined, entry);
       return JSON.parse(entry.body) as T;
     }
@@ -181,7 +189,7 @@ export class LlmCacheService {
     }
     const entry = this.toEntry(params, response, Date.now() - started, options);
     if (entry) await this.settle(flight, hash, entry, this.cacheable(response, options));
-    else await flight.lead.fail(new Error('response cannot be shared')).catch(() => undefined);
+    else await flight.lead.fail(new FlightAbandonedError()).catch(() => undefined);
     return response;
   }
 
