@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { RedisModule, SessionModule, StatsModule } from '../src';
+import { CachingModule, RedisModule, SessionModule, StatsModule } from '../src';
 import { AuthController } from './auth/auth.controller';
 import { sampleSessionSecret } from './auth/session-secret';
+import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
 
@@ -12,16 +13,22 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
+        CachingModule.forRoot({
+          // The sample's fixed secret is for the demo only: set CACHE_PARTITION_SECRET.
+          partitionSecret: options.cachePartitionSecret ?? 'sample-only-partition-secret-change-me',
+          ...options.caching,
+        }),
         SessionModule.forRoot({
           secret: sampleSessionSecret(options.sessionSecret) as string,
           maxSessionsPerUser: 5,
           ...options.session,
         }),
         LlmModule,
-        // GET /stats, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them and enables reset.
+        // GET /stats, /stats/cache, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them
+        // and enables reset.
         StatsModule.forRoot({ token: options.statsToken }),
       ],
-      controllers: [AuthController],
+      controllers: [AuthController, GithubController],
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { SessionModuleOptions } from '../src';
+import type { CachingModuleOptions, SessionModuleOptions } from '../src';
 
 /** How the sample app is put together; read from the environment by `main.ts`. */
 export interface SampleOptions {
@@ -10,6 +10,10 @@ export interface SampleOptions {
   sessionSecret?: string;
   /** Overrides of the sample's session settings (the e2e specs use short TTLs). */
   session?: Partial<SessionModuleOptions>;
+  /** HMAC key of the LLM cache's per-user partitions (CACHE_PARTITION_SECRET). */
+  cachePartitionSecret?: string;
+  /** Extra CachingModule options (tests). */
+  caching?: CachingModuleOptions;
 }
 
 export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SampleOptions {
@@ -17,5 +21,6 @@ export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Samp
     redisUrl: env.REDIS_URL || undefined,
     sessionSecret: env.SESSION_SECRET || undefined,
     statsToken: env.STATS_TOKEN || undefined,
+    cachePartitionSecret: env.CACHE_PARTITION_SECRET || undefined,
   };
 }

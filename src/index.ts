@@ -10,6 +10,37 @@ export { RedisScript, type RedisScriptReply } from './redis/redis-script';
 export { RedisConnectError, RedisOptionsError } from './redis/redis.errors';
 export { hashTag, digest, redactUrl } from './redis/redis-keys';
 
+// Caching
+export { CachingModule } from './caching/caching.module';
+export type {
+  CachingModuleOptions,
+  CacheLlmOptions,
+  CacheApiOptions,
+  CacheScope,
+} from './caching/caching-options.interface';
+export { CacheLLM } from './caching/cache-llm.decorator';
+export { CacheApi } from './caching/cache-api.decorator';
+export { LlmCacheService, type LlmCacheCallOptions } from './caching/llm-cache.service';
+export { LlmCacheStats } from './caching/llm-cache.stats';
+export { LlmCacheInterceptor } from './caching/llm-cache.interceptor';
+export { ApiCacheInterceptor } from './caching/api-cache.interceptor';
+export {
+  ApiCacheClient,
+  type ApiCacheResponse,
+  type ApiCacheGetOptions,
+  type ApiCacheStatus,
+} from './caching/api-cache.client';
+export { CachingOptionsError, CacheKeyError } from './caching/caching.errors';
+export type { CacheManagerLike } from './caching/cache-manager.store';
+export {
+  canonicalJson,
+  cacheKeyHash,
+  keyParams,
+  DEFAULT_KEY_DENY_LIST,
+  CACHE_KEY_VERSION,
+} from './caching/cache-key';
+export { parseCacheControl, type RequestCacheControl } from './caching/cache-control';
+
 // Sessions
 import './session/session-data.types';
 export { SessionModule } from './session/session.module';

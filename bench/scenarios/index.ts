@@ -1,7 +1,13 @@
 import type { Scenario } from '../scenario';
 import { baselineScenarios } from './baseline.scenarios';
+import { cachingScenarios } from './caching.scenarios';
 import { sessionScenarios } from './session.scenarios';
 import { statsScenarios } from './stats.scenarios';
 
 /** Every scenario of `npm run bench`, in table order. The first is the baseline. */
-export const scenarios: Scenario[] = [...baselineScenarios, ...sessionScenarios, ...statsScenarios];
+export const scenarios: Scenario[] = [
+  ...baselineScenarios,
+  ...cachingScenarios,
+  ...sessionScenarios,
+  ...statsScenarios,
+];

@@ -2,6 +2,20 @@ import { BadRequestException } from '@nestjs/common';
 import type { GenerateRequest } from './chat-completion';
 
 const MAX_MESSAGES = 1000;
+const MAX_CONTENT_DEPTH = 32;
+
+/** Nesting depth of a JSON value, stopping once past `limit` (no recursion, no stack overflow). */
+function depthExceeds(value: unknown, limit: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > limit) return true;
+    const next: unknown[] = [];
+    for (const item of level)
+      if (typeof item === 'object' && item !== null) next.push(...Object.values(item));
+    level = next;
+  }
+  return false;
+}
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -37,6 +51,11 @@ export function parseGenerateRequest(body: unknown): GenerateRequest {
     parsed = messages.map((message, i) => {
       if (!isObject(message) || typeof message.role !== 'string' || message.content === undefined) {
         throw new BadRequestException(`"messages[${i}]" must have a string "role" and a "content"`);
+      }
+      if (depthExceeds(message.content, MAX_CONTENT_DEPTH)) {
+        throw new BadRequestException(
+          `"messages[${i}].content" nests deeper than ${MAX_CONTENT_DEPTH} levels`,
+        );
       }
       return { role: message.role, content: message.content };
     });

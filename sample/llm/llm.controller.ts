@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import type { ChatCompletion } from './chat-completion';
+import { CacheLLM } from '../../src';
+import type { ChatCompletion, ChatCompletionChunk } from './chat-completion';
 import { parseGenerateRequest } from './generate-request.parser';
 import { LlmProvider } from './llm-provider';
 
@@ -9,7 +10,10 @@ export class LlmController {
 
   @Post('generate')
   @HttpCode(200)
-  generate(@Body() body: unknown): Promise<ChatCompletion> {
-    return this.llm.complete(parseGenerateRequest(body));
+  @CacheLLM()
+  generate(@Body() body: unknown): Promise<ChatCompletion> | AsyncIterable<ChatCompletionChunk> {
+    const request = parseGenerateRequest(body);
+    // A stream is sent as SSE by the @CacheLLM interceptor (and recorded for replay).
+    return request.stream ? this.llm.stream(request) : this.llm.complete(request);
   }
 }

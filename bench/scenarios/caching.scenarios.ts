@@ -1,0 +1,191 @@
+import { CacheInterceptor, CacheModule } from '@nestjs/cache-manager';
+import KeyvRedis from '@keyv/redis';
+import { Body, Controller, Get, HttpCode, Module, Post, UseInterceptors } from '@nestjs/common';
+import Keyv from 'keyv';
+import { performance } from 'node:perf_hooks';
+import {
+  CacheLLM,
+  CachingModule,
+  type CachingModuleOptions,
+  cacheKeyHash,
+  DEFAULT_KEY_DENY_LIST,
+  REDIS_CLIENT,
+  RedisModule,
+  type RedisConnection,
+} from '../../src';
+import { listen, PAYLOAD } from '../bench-app';
+import type { BenchContext, BenchTarget, Scenario } from '../scenario';
+
+const SECRET = 'bench-partition-secret-0123456789abcdef';
+const BODY = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'What does a cache save?' }],
+  temperature: 0,
+});
+
+@Controller()
+class CachedLlmController {
+  @Post('generate')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  generate(@Body() _body: unknown) {
+    return PAYLOAD;
+  }
+
+  // The same hit path without a body to parse, to compare with the GET baseline and with
+  // CacheInterceptor (GET only) like for like.
+  @Get('generate')
+  @CacheLLM({ scope: 'global', params: (req) => req.query })
+  generateGet() {
+    return PAYLOAD;
+  }
+}
+
+@Controller()
+class BarePostController {
+  @Post('generate')
+  @HttpCode(200)
+  generate(@Body() _body: unknown) {
+    return PAYLOAD;
+  }
+}
+
+@Module({ controllers: [BarePostController] })
+class BarePostModule {}
+
+@Module({})
+class CachedLlmModule {
+  static register(options: CachingModuleOptions, redisUrl?: string) {
+    return {
+      module: CachedLlmModule,
+      imports: [
+        ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
+        CachingModule.forRoot({ partitionSecret: SECRET, keyPrefix: 'bench:llm', ...options }),
+      ],
+      controllers: [CachedLlmController],
+    };
+  }
+}
+
+/** `@keyv/redis` on the shared client; `disconnect` must not close the client it does not own. */
+class SharedKeyvRedis extends KeyvRedis<unknown> {
+  override async disconnect(): Promise<void> {}
+}
+
+@Controller()
+class CacheManagerController {
+  @Get('payload')
+  @UseInterceptors(CacheInterceptor)
+  payload() {
+    return PAYLOAD;
+  }
+}
+
+@Module({})
+class CacheManagerModule {
+  static register(redisUrl: string) {
+    return {
+      module: CacheManagerModule,
+      imports: [
+        RedisModule.forRoot({ url: redisUrl }),
+        CacheModule.registerAsync({
+          inject: [REDIS_CLIENT],
+          useFactory: (redis: RedisConnection) => ({
+            ttl: 3_600_000,
+            stores: [
+              // Keyv's CommonJS and ESM typings differ; the object is the same at run time.
+              new Keyv({
+                store: new SharedKeyvRedis(redis as never),
+                namespace: 'bench:cm',
+              }) as never,
+            ],
+          }),
+        }),
+      ],
+      controllers: [CacheManagerController],
+    };
+  }
+}
+
+/** Prints how long the key of a 100 KB body takes (a timing, not a test). */
+function measureKeyComputation(): void {
+  const body = {
+    model: 'gpt-4o-mini',
+    messages: Array.from({ length: 50 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `message ${i} `.repeat(170),
+    })),
+    temperature: 0.2,
+  };
+  const size = JSON.stringify(body).length;
+  for (let i = 0; i < 50; i++) cacheKeyHash(body, 'global', { deny: DEFAULT_KEY_DENY_LIST });
+  const runs = 500;
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) cacheKeyHash(body, 'global', { deny: DEFAULT_KEY_DENY_LIST });
+  const perKeyMs = (performance.now() - started) / runs;
+  process.stderr.write(
+    `key computation: ${(size / 1024).toFixed(0)} KB body -> ${perKeyMs.toFixed(3)} ms per key (mean of ${runs})\n`,
+  );
+}
+
+const llm = (options: CachingModuleOptions, redis: boolean) => (ctx: BenchContext) =>
+  listen(CachedLlmModule.register(options, redis ? ctx.redisUrl : undefined), {
+    path: '/generate?model=gpt-4o-mini&prompt=What%20does%20a%20cache%20save%3F',
+  });
+
+export const cachingScenarios: Scenario[] = [
+  {
+    name: 'post-bare',
+    description: 'bare POST route, same JSON body as the @CacheLLM rows (no cache)',
+    start: () =>
+      listen(BarePostModule, {
+        path: '/generate',
+        method: 'POST',
+        body: BODY,
+        headers: { 'content-type': 'application/json' },
+      }),
+  },
+  {
+    name: 'cache-llm-memory-post',
+    description: '@CacheLLM hit on POST with the JSON body, memory store',
+    compareTo: ['post-bare'],
+    targets: [{ against: 'post-bare', min: 0.9 }],
+    start: (): Promise<BenchTarget> => {
+      measureKeyComputation();
+      return listen(CachedLlmModule.register({}), {
+        path: '/generate',
+        method: 'POST',
+        body: BODY,
+        headers: { 'content-type': 'application/json' },
+      });
+    },
+  },
+  {
+    name: 'cache-llm-memory',
+    description: '@CacheLLM hit (GET), memory store (no Redis)',
+    targets: [{ against: 'baseline', min: 0.9 }],
+    start: llm({}, false),
+  },
+  {
+    name: 'cache-llm-redis-l1',
+    description: '@CacheLLM hit (GET), Redis with the in-process L1',
+    compareTo: ['cache-manager-redis'],
+    targets: [{ against: 'baseline', min: 0.85 }],
+    start: llm({}, true),
+  },
+  {
+    name: 'cache-llm-redis-l2',
+    description: '@CacheLLM hit (GET), Redis only (L1 off)',
+    compareTo: ['cache-manager-redis'],
+    targets: [
+      { against: 'baseline', min: 0.7 },
+      { against: 'cache-manager-redis', min: 1.0 },
+    ],
+    start: llm({ l1: { ttlMs: 0 } }, true),
+  },
+  {
+    name: 'cache-manager-redis',
+    description: '@nestjs/cache-manager CacheInterceptor hit (GET), @keyv/redis on the same Redis',
+    start: (ctx) => listen(CacheManagerModule.register(ctx.redisUrl), { path: '/payload' }),
+  },
+];

@@ -1,0 +1,59 @@
+import type { LlmUsage } from '../llm/llm-usage';
+
+/** One recorded SSE event: its `data` and when it came, in ms after the stream started. */
+export interface RecordedEvent {
+  data: string;
+  atMs: number;
+}
+
+/** A cached response and its savings ledger. Immutable once stored. */
+export interface CacheEntry {
+  /** The response body, serialized once (JSON), sent as is on every hit. */
+  body: string;
+  status: number;
+  /** When it was stored, ms since the epoch. */
+  createdAt: number;
+  /** When it expires, ms since the epoch. */
+  expiresAt: number;
+  model: string;
+  usage: LlmUsage;
+  /** How long the upstream call took, in ms. */
+  latencyMs: number;
+  /** What the upstream call cost, USD. */
+  costUsd: number;
+  /** False when the cost used estimated usage or the unknown-model price. */
+  exact: boolean;
+  /** The SSE events, when the entry was recorded from a stream. */
+  events?: RecordedEvent[];
+  tags?: string[];
+  /** `@CacheApi` entries: validators of the upstream. */
+  etag?: string;
+  lastModified?: string;
+}
+
+type Meta = Omit<CacheEntry, 'body' | 'events'> & { bodyLength: number; hasEvents: boolean };
+
+/**
+ * The stored form: one line of metadata JSON, then the body as it was serialized, then the
+ * events; a hit parses only the small metadata line and the body goes out untouched.
+ */
+export function serializeEntry(entry: CacheEntry): string {
+  const { body, events, ...rest } = entry;
+  const meta: Meta = { ...rest, bodyLength: body.length, hasEvents: events !== undefined };
+  return `${JSON.stringify(meta)}\n${body}${events ? JSON.stringify(events) : ''}`;
+}
+
+/** Parses a stored entry; throws on a corrupt one. */
+export function parseEntry(raw: string): CacheEntry {
+  const newline = raw.indexOf('\n');
+  if (newline < 0) throw new Error('corrupt cache entry: no metadata line');
+  const { bodyLength, hasEvents, ...meta } = JSON.parse(raw.slice(0, newline)) as Meta;
+  if (typeof bodyLength !== 'number' || typeof meta.expiresAt !== 'number')
+    throw new Error('corrupt cache entry: bad metadata');
+  const start = newline + 1;
+  const body = raw.slice(start, start + bodyLength);
+  if (body.length !== bodyLength) throw new Error('corrupt cache entry: truncated body');
+  const entry: CacheEntry = { ...meta, body };
+  if (hasEvents) entry.events = JSON.parse(raw.slice(start + bodyLength)) as RecordedEvent[];
+  return entry;
+}

@@ -1,0 +1,135 @@
+import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import type { LlmCacheProbe } from '../common/cache-probe';
+import type { CacheEntry } from './cache-entry';
+import { parseCacheControl, type RequestCacheControl } from './cache-control';
+import { CACHE_LLM_METADATA, CACHE_LOOKUP } from './caching.constants';
+import type { CacheLlmOptions } from './caching-options.interface';
+import { LlmCacheService } from './llm-cache.service';
+
+/** A request's lookup, done once (by the probe or the interceptor) and kept on the request. */
+export interface RequestLookup {
+  control: RequestCacheControl;
+  /** Undefined when the request is not cached (disabled, no-store, no user for a 'user' scope, bad parameters). */
+  hash?: string;
+  /** The entry to answer with, if any (already checked against `max-age`). */
+  entry?: CacheEntry;
+  /** Why the cache is skipped, for BYPASS: a store error, no-store, no-cache, an unusable key. */
+  bypass?: 'disabled' | 'no-store' | 'no-cache' | 'no-partition' | 'bad-key' | 'store-error';
+}
+
+type WithLookup = Request & {
+  [CACHE_LOOKUP]?: {
+    partition: string | undefined | Error;
+    result: RequestLookup | Promise<RequestLookup>;
+  };
+};
+
+/**
+ * The `LLM_CACHE_PROBE` of the throttling guard, and the one place a request's cache lookup
+ * happens: the first caller (guard or interceptor) starts it, the other reuses it.
+ *
+ * @example
+ * constructor(@Optional() @Inject(LLM_CACHE_PROBE) private readonly probe?: LlmCacheProbe) {}
+ * if (await this.probe?.willHit(context)) return true; // a hit costs no LLM budget
+ */
+@Injectable()
+export class LlmCacheProbeService implements LlmCacheProbe {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly cache: LlmCacheService,
+  ) {}
+
+  /** The route's `@CacheLLM` options, or undefined for a route without it. */
+  routeOptions(context: ExecutionContext): CacheLlmOptions | undefined {
+    return this.reflector.getAllAndOverride<CacheLlmOptions | undefined>(CACHE_LLM_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+  }
+
+  async willHit(context: ExecutionContext): Promise<boolean> {
+    try {
+      const options = this.routeOptions(context);
+      if (!options || context.getType() !== 'http') return false;
+      const lookup = await this.lookup(context.switchToHttp().getRequest<Request>(), options);
+      return lookup.entry !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The request's lookup: the stashed one, or a new one (then stashed). Synchronous when L1
+   * answers (or there is no L2), a promise when Redis has to be asked. With `verify` (the
+   * interceptor), a stashed lookup is reused only if the request's partition is still the
+   * one it was made for: a guard that sets `req.user` after the probe ran must not leave a
+   * user's answer in the anonymous partition.
+   */
+  lookup(
+    req: Request,
+    options: CacheLlmOptions,
+    verify = false,
+  ): RequestLookup | Promise<RequestLookup> {
+    const stash = req as WithLookup;
+    const found = stash[CACHE_LOOKUP];
+    if (found && !verify) return found.result;
+    const partition = this.partition(req, options);
+    if (found && found.partition === partition) return found.result;
+    const result = this.run(req, options, partition);
+    stash[CACHE_LOOKUP] = { partition, result };
+    return result;
+  }
+
+  private partition(req: Request, options: CacheLlmOptions): string | undefined | Error {
+    try {
+      return this.cache.partitionOf({ req, scope: options.scope ?? this.cache.options.scope });
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  private run(
+    req: Request,
+    options: CacheLlmOptions,
+    partition: string | undefined | Error,
+  ): RequestLookup | Promise<RequestLookup> {
+    const control = parseCacheControl(req.headers['cache-control']);
+    if (!this.cache.options.enabled) return { control, bypass: 'disabled' };
+    if (control.noStore) return { control, bypass: 'no-store' };
+    if (partition instanceof Error) return { control, bypass: 'bad-key' };
+    if (partition === undefined) return { control, bypass: 'no-partition' };
+    let hash: string;
+    try {
+      hash = this.cache.hashOf(options.params ? options.params(req) : req.body, partition, options);
+    } catch {
+      return { control, bypass: 'bad-key' };
+    }
+    if (control.noCache || control.maxAgeS === 0) return { control, hash, bypass: 'no-cache' };
+    const local = this.cache.store.peek(hash, Date.now());
+    if (local || !this.cache.store.l2) return fresh(control, hash, local);
+    return this.cache
+      .lookup(hash)
+      .then((found) =>
+        found.error !== undefined
+          ? { control, bypass: 'store-error' as const }
+          : fresh(control, hash, found.entry),
+      );
+  }
+}
+
+/** The lookup, with an entry older than the request's `max-age` counted as a miss. */
+function fresh(
+  control: RequestCacheControl,
+  hash: string,
+  entry: CacheEntry | undefined,
+): RequestLookup {
+  if (
+    entry &&
+    control.maxAgeS !== undefined &&
+    Date.now() - entry.createdAt > control.maxAgeS * 1000
+  )
+    return { control, hash };
+  return { control, hash, entry };
+}

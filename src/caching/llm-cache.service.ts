@@ -1,0 +1,251 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { LogThrottle } from '../common/log-throttle';
+import type { CacheStatsSnapshot } from '../common/stats-shapes';
+import type { LlmUsage } from '../llm/llm-usage';
+import { PriceTable } from '../llm/llm-pricing';
+import type { CacheEntry } from './cache-entry';
+import {
+  buildEntry,
+  type CacheabilityOptions,
+  type EntryOptions,
+  isCacheable,
+  modelOf,
+} from './cache-entry.builder';
+import { cacheKeyHash, DEFAULT_KEY_DENY_LIST } from './cache-key';
+import { cachePartition } from './cache-partition';
+import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
+import type { CacheScope, ResolvedCachingOptions } from './caching-options.interface';
+import { type CacheOutcome, LlmCacheStats } from './llm-cache.stats';
+import { FlightAbandonedError, SingleFlight, type Flight } from './single-flight';
+import type { TieredCacheStore } from './tiered-cache.store';
+
+/** Options of one `LlmCacheService` call. */
+export interface LlmCacheCallOptions {
+  /** Entry lifetime in milliseconds. @default the module's `ttlMs` */
+  ttlMs?: number;
+  /** @default 'global' without `req`/`userId`, else the module's scope */
+  scope?: CacheScope;
+  /** The request, for the `'user'`/`'auto'` scopes and scope functions. */
+  req?: Request;
+  /** The user the entry belongs to, instead of reading it from `req`. */
+  userId?: string;
+  /** Tags for `invalidateTag()`. */
+  tags?: readonly string[];
+  /** Upstream latency to record, in ms (`wrap` measures it itself). */
+  latencyMs?: number;
+  /** Fields that make up the key (default: all but the deny-list). */
+  key?: readonly string[];
+  /** Fields left out of the key. */
+  ignore?: readonly string[];
+  allowLength?: boolean;
+  allowContentFilter?: boolean;
+  cacheIf?: (response: unknown) => boolean;
+  usage?: (response: unknown) => LlmUsage | undefined;
+}
+
+/** The result of a lookup: an entry, a miss, or a store error (BYPASS). */
+export interface CacheLookup {
+  hash: string;
+  entry?: CacheEntry;
+  /** Set when the store failed (the entry is then unknown). */
+  error?: unknown;
+}
+
+/**
+ * The LLM response cache, for code that calls an LLM itself (the `@CacheLLM` interceptor
+ * uses it too). `wrap` is the recommended form: concurrent identical calls make one
+ * upstream call.
+ *
+ * @example
+ * const answer = await llmCache.wrap({ model, messages, temperature }, () => openai.chat.completions.create(...));
+ * await llmCache.get({ provider, model, prompt, temperature }); // null on a miss
+ */
+@Injectable()
+export class LlmCacheService {
+  private readonly logger = new Logger('LlmCache');
+  private readonly warnOnce = new LogThrottle(this.logger);
+  readonly pricing: PriceTable;
+  readonly flight: SingleFlight;
+
+  constructor(
+    @Inject(RESOLVED_CACHING_OPTIONS) readonly options: ResolvedCachingOptions,
+    @Inject(LLM_CACHE_STORE) readonly store: TieredCacheStore,
+    private readonly counters: LlmCacheStats,
+  ) {
+    this.pricing = new PriceTable(options.pricing, options.unknownModelPrice);
+    this.flight = new SingleFlight(store, options.coalesce);
+  }
+
+  /**
+   * The key hash of the parameters (64 hex characters), or undefined when the scope needs a
+   * user and there is none. Throws `CacheKeyError` for parameters that cannot be a key.
+   */
+  keyOf(params: unknown, options: LlmCacheCallOptions = {}): string | undefined {
+    const partition = this.partitionOf(options);
+    return partition === undefined ? undefined : this.hashOf(params, partition, options);
+  }
+
+  /** The scope partition of a call (HMAC of the user or scope value), or undefined for none. */
+  partitionOf(options: Pick<LlmCacheCallOptions, 'scope' | 'req' | 'userId'>): string | undefined {
+    const scope = options.scope ?? (options.req || options.userId ? this.options.scope : 'global');
+    return cachePartition(scope, options.req, this.options.partitionSecret, options.userId);
+  }
+
+  /** The key hash of the parameters in a partition. Throws `CacheKeyError`. */
+  hashOf(
+    params: unknown,
+    partition: string,
+    options: Pick<LlmCacheCallOptions, 'key' | 'ignore'> = {},
+  ): string {
+    return cacheKeyHash(params, partition, {
+      pick: options.key,
+      deny: options.ignore ?? DEFAULT_KEY_DENY_LIST,
+    });
+  }
+
+  /** Looks the key up; never throws (a store error comes back as `error`). */
+  async lookup(hash: string): Promise<CacheLookup> {
+    try {
+      return { hash, entry: await this.store.get(hash) };
+    } catch (error) {
+      this.warn('read', hash, error);
+      return { hash, entry: undefined, error };
+    }
+  }
+
+  /** The cached response for the parameters, or null. */
+  async get<T = unknown>(params: unknown, options: LlmCacheCallOptions = {}): Promise<T | null> {
+    const hash = this.keyOf(params, options);
+    if (!this.options.enabled || hash === undefined) return null;
+    const found = await this.lookup(hash);
+    if (!found.entry) return null;
+    this.counters.record('hits', found.entry.model, undefined, found.entry);
+    return JSON.parse(found.entry.body) as T;
+  }
+
+  /** Stores a response for the parameters (unless it is not cacheable); never throws on store errors. */
+  async set(
+    params: unknown,
+    response: unknown,
+    options: LlmCacheCallOptions = {},
+  ): Promise<boolean> {
+    const hash = this.keyOf(params, options);
+    if (!this.options.enabled || hash === undefined) return false;
+    const entry = this.toEntry(params, response, options.latencyMs ?? 0, options);
+    if (!entry || !this.cacheable(response, options)) return false;
+    try {
+      await this.store.set(hash, entry);
+      return true;
+    } catch (error) {
+      this.warn('write', hash, error);
+      return false;
+    }
+  }
+
+  /**
+   * The cached response, else `fn()`'s, stored when cacheable. Concurrent identical calls
+   * (in this process and, with Redis, across instances) share one `fn()` call.
+   */
+  async wrap<T>(
+    params: unknown,
+    fn: () => Promise<T>,
+    options: LlmCacheCallOptions = {},
+  ): Promise<T> {
+    const hash = this.keyOf(params, options);
+    if (!this.options.enabled || hash === undefined) return fn();
+    const model = modelOf(params);
+    const found = await this.lookup(hash);
+    if (found.entry) {
+      this.counters.record('hits', found.entry.model, undefined, found.entry);
+      return JSON.parse(found.entry.body) as T;
+    }
+    if (found.error !== undefined) {
+      this.counters.record('bypassed', model);
+      return fn();
+    }
+    const flight = await this.flight.enter(hash);
+    if ('follow' in flight) {
+      let entry: CacheEntry;
+      try {
+        entry = await flight.follow;
+      } catch (error) {
+        // The leader's answer could not be shared (not serializable): call fn ourselves.
+        if (!(error instanceof FlightAbandonedError)) throw error;
+        this.counters.record('misses', model);
+        return fn();
+      }
+      this.counters.record('coalesced', entry.model, undefined, entry);
+      return JSON.parse(entry.body) as T;
+    }
+    this.counters.record('misses', model);
+    const started = Date.now();
+    let response: T;
+    try {
+      response = await fn();
+    } catch (error) {
+      await flight.lead.fail(error).catch((e: unknown) => this.warn('write', hash, e));
+      throw error;
+    }
+    const entry = this.toEntry(params, response, Date.now() - started, options);
+    if (entry) await this.settle(flight, hash, entry, this.cacheable(response, options));
+    else await flight.lead.fail(new FlightAbandonedError()).catch(() => undefined);
+    return response;
+  }
+
+  /** Deletes the entry of the parameters (L1 of other instances forget it within `l1.ttlMs`). */
+  async invalidate(params: unknown, options: LlmCacheCallOptions = {}): Promise<void> {
+    const hash = this.keyOf(params, options);
+    if (hash !== undefined) await this.store.delete(hash);
+  }
+
+  /** Deletes every entry stored with the tag; returns how many. */
+  invalidateTag(tag: string): Promise<number> {
+    return this.store.deleteTag(tag);
+  }
+
+  /** The counters, as `GET /stats/cache` shows them. */
+  stats(): Promise<CacheStatsSnapshot> {
+    return this.counters.snapshot();
+  }
+
+  /** Counts a request's outcome (for the interceptors). */
+  record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
+    this.counters.record(outcome, model, route, entry);
+  }
+
+  /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. */
+  async settle(flight: Flight, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
+    if (!('lead' in flight)) return;
+    await flight.lead
+      .settle(entry, store)
+      .catch((error: unknown) => this.warn('write', hash, error));
+  }
+
+  /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. */
+  cacheable(response: unknown, options: CacheabilityOptions): boolean {
+    return isCacheable(response, options);
+  }
+
+  /** Builds the entry and its savings ledger; undefined when the response cannot be serialized. */
+  toEntry(
+    params: unknown,
+    response: unknown,
+    latencyMs: number,
+    options: EntryOptions,
+  ): CacheEntry | undefined {
+    return buildEntry(this.pricing, params, response, latencyMs, {
+      ...options,
+      ttlMs: options.ttlMs ?? this.options.ttlMs,
+    });
+  }
+
+  /** One log line per interval per topic, with the key hash only. */
+  warn(topic: 'read' | 'write', hash: string | undefined, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.warnOnce.warn(
+      `cache-${topic}`,
+      `LLM cache ${topic} failed for key ${hash ?? '(none)'}; serving without the cache: ${reason.slice(0, 200)}`,
+    );
+  }
+}

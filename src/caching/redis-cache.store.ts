@@ -1,0 +1,120 @@
+import { digest, hashTag } from '../redis/redis-keys';
+import { RedisScript } from '../redis/redis-script';
+import type { RedisConnection } from '../redis/redis.types';
+import { type CacheEntry, parseEntry, serializeEntry } from './cache-entry';
+
+// The entry or, when there is none, the lock of its upstream call: one round trip for a
+// would-be leader and for every poll of a waiter. KEYS: entry, lock. ARGV: token, lockTtlMs.
+const GET_OR_LOCK = new RedisScript(`
+local value = redis.call('GET', KEYS[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+return {0}
+`);
+
+// Stores the entry and releases the caller's lock together, so a waiter that sees the lock
+// gone sees the entry. KEYS: entry, lock. ARGV: value, ttlMs, token ('' = no lock).
+const SET_AND_UNLOCK = new RedisScript(`
+if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+`);
+
+// KEYS: tag set. ARGV: member, ttlMs.
+const TAG_ADD = new RedisScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`);
+
+/** What a would-be leader finds: an entry, the lock (it leads), or neither (someone else leads). */
+export type GetOrLock = { entry: CacheEntry } | { locked: boolean };
+
+/** A shared second-level store behind the in-process L1 (internal). */
+export interface CacheL2 {
+  get(hash: string): Promise<CacheEntry | undefined>;
+  getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock>;
+  setAndUnlock(hash: string, entry: CacheEntry | undefined, token?: string): Promise<void>;
+  delete(hash: string): Promise<void>;
+  deleteTag(tag: string): Promise<string[]>;
+}
+
+/**
+ * The Redis L2: one string per entry under `<prefix>:{<hash>}` (the hash tag keeps an entry
+ * and its lock in one cluster slot), written by our own few commands on the shared client.
+ *
+ * @example
+ * const l2 = new RedisCacheStore(redis, 'llm:cache');
+ */
+export class RedisCacheStore implements CacheL2 {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+  ) {}
+
+  entryKey(hash: string): string {
+    return `${this.prefix}:{${hash}}`;
+  }
+
+  private lockKey(hash: string): string {
+    return `${this.prefix}:{${hash}}:lock`;
+  }
+
+  private tagKey(tag: string): string {
+    return `${this.prefix}:tag:${hashTag(digest(tag, 32))}`;
+  }
+
+  async get(hash: string): Promise<CacheEntry | undefined> {
+    const raw = await this.redis.get(this.entryKey(hash));
+    return raw === null ? undefined : this.parse(hash, raw);
+  }
+
+  /** Parses an entry; a corrupt one is deleted (so the next request stores a good one) and reported. */
+  private async parse(hash: string, raw: string): Promise<CacheEntry> {
+    try {
+      return parseEntry(raw);
+    } catch (error) {
+      await this.redis.del(this.entryKey(hash)).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock> {
+    const reply = (await GET_OR_LOCK.run(
+      this.redis,
+      [this.entryKey(hash), this.lockKey(hash)],
+      [token, String(lockTtlMs)],
+    )) as [number, string?];
+    if (reply[0] === 1) return { entry: await this.parse(hash, reply[1] ?? '') };
+    return { locked: reply[0] === 2 };
+  }
+
+  /** Stores the entry (when given) and releases the lock held with `token` (when given). */
+  async setAndUnlock(hash: string, entry: CacheEntry | undefined, token = ''): Promise<void> {
+    const ttlMs = entry ? Math.max(1, entry.expiresAt - Date.now()) : 0;
+    await SET_AND_UNLOCK.run(
+      this.redis,
+      [this.entryKey(hash), this.lockKey(hash)],
+      [entry ? serializeEntry(entry) : '', String(ttlMs), token],
+    );
+    if (entry?.tags) {
+      for (const tag of entry.tags)
+        await TAG_ADD.run(this.redis, [this.tagKey(tag)], [hash, String(ttlMs)]);
+    }
+  }
+
+  async delete(hash: string): Promise<void> {
+    await this.redis.del(this.entryKey(hash));
+  }
+
+  /** Deletes every entry of a tag; returns their hashes. */
+  async deleteTag(tag: string): Promise<string[]> {
+    const key = this.tagKey(tag);
+    const hashes = await this.redis.sMembers(key);
+    // Entries live in slots of their own, so they go one by one (a DEL is idempotent).
+    await Promise.all(hashes.map((hash) => this.redis.del(this.entryKey(hash))));
+    await this.redis.del(key);
+    return hashes;
+  }
+}

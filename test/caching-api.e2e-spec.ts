@@ -1,0 +1,103 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { ApiCacheClient } from '../src';
+import { startSampleApp } from './support/sample-app';
+import { testRedisUrl, uniquePrefix } from './support/test-redis';
+
+/** A local stand-in for the GitHub API that answers If-None-Match with 304. */
+class FakeGithub {
+  hits: { url?: string; ifNoneMatch?: string }[] = [];
+  etag = '"v1"';
+  private readonly server = http.createServer((req, res) => {
+    this.hits.push({ url: req.url, ifNoneMatch: req.headers['if-none-match'] });
+    if (req.url === '/repos/nestjs/missing') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+      return;
+    }
+    if (req.headers['if-none-match'] === this.etag) {
+      res.writeHead(304, { etag: this.etag }).end();
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': 'application/json', etag: this.etag })
+      .end(JSON.stringify({ full_name: req.url?.slice(7), stargazers_count: 42 }));
+  });
+
+  async start(): Promise<string> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+describe.each([
+  ['memory', () => ({})],
+  ['Redis', () => ({ redisUrl: testRedisUrl() })],
+])('@CacheApi and ApiCacheClient (%s)', (_, storeOptions) => {
+  let github: FakeGithub;
+  let app: NestExpressApplication;
+  const previous = process.env.GITHUB_API_URL;
+
+  beforeEach(async () => {
+    github = new FakeGithub();
+    process.env.GITHUB_API_URL = await github.start();
+    app = await startSampleApp({
+      ...storeOptions(),
+      caching: { keyPrefix: uniquePrefix('cache-api') },
+    });
+  });
+  afterEach(async () => {
+    await app.close();
+    await github.close();
+    process.env.GITHUB_API_URL = previous;
+  });
+
+  it('proxies GET /github/repos/:owner/:repo once, then answers from the cache and 304s a matching If-None-Match', async () => {
+    const server = app.getHttpServer();
+    const miss = await request(server).get('/github/repos/nestjs/nest').expect(200);
+    expect(miss.headers['x-cache']).toBe('MISS');
+    expect(miss.body).toEqual({ full_name: 'nestjs/nest', stargazers_count: 42 });
+    const etag = miss.headers['etag'] as string;
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+    const hit = await request(server).get('/github/repos/nestjs/nest').expect(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.body).toEqual(miss.body);
+    const notModified = await request(server)
+      .get('/github/repos/nestjs/nest')
+      .set('if-none-match', etag);
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+    expect(github.hits).toHaveLength(1);
+  });
+
+  it('does not cache an upstream error', async () => {
+    const server = app.getHttpServer();
+    await request(server).get('/github/repos/nestjs/missing').expect(404);
+    await request(server).get('/github/repos/nestjs/missing').expect(404);
+    expect(github.hits).toHaveLength(2);
+  });
+
+  it('revalidates a stale outbound entry with If-None-Match and keeps it on a 304', async () => {
+    const client = app.get(ApiCacheClient);
+    const url = `${process.env.GITHUB_API_URL}/repos/a/b`;
+    const first = await client.get(url, { ttlMs: 60_000 });
+    expect([first.cache, first.etag]).toEqual(['MISS', '"v1"']);
+    expect((await client.get(url, { ttlMs: 60_000 })).cache).toBe('HIT');
+    expect(github.hits).toHaveLength(1);
+    // ttlMs 0: always stale, so every get revalidates.
+    const revalidated = await client.get(url, { ttlMs: 0 });
+    expect(revalidated.cache).toBe('REVALIDATED');
+    expect(revalidated.body).toEqual(first.body);
+    expect(github.hits[1]?.ifNoneMatch).toBe('"v1"');
+    github.etag = '"v2"';
+    const changed = await client.get(url, { ttlMs: 0 });
+    expect([changed.cache, changed.etag]).toEqual(['MISS', '"v2"']);
+  });
+});

@@ -1,0 +1,209 @@
+import {
+  BadGatewayException,
+  Body,
+  type CanActivate,
+  Controller,
+  type ExecutionContext,
+  HttpCode,
+  Inject,
+  Injectable,
+  Module,
+  Post,
+  Req,
+  UseGuards,
+  type DynamicModule,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request, Response } from 'express';
+import { setTimeout as delay } from 'node:timers/promises';
+import { from } from 'rxjs';
+import { CacheLLM, CachingModule, type CachingModuleOptions, RedisModule } from '../../src';
+import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../../src/common/cache-probe';
+
+/** An OpenAI-style completion whose text is `text`. */
+export const completion = (text: string, finish = 'stop') => ({
+  id: 'chatcmpl-test',
+  object: 'chat.completion',
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finish }],
+  usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
+});
+
+/** Counts handler calls, for the specs. */
+export class Calls {
+  count = 0;
+}
+
+/** What the `/hooked` handler runs while it is in flight (e.g. killing Redis). */
+export class Hooks {
+  during: () => Promise<void> = async () => undefined;
+}
+
+@Injectable()
+class ProbeGuard implements CanActivate {
+  constructor(@Inject(LLM_CACHE_PROBE) private readonly probe: LlmCacheProbe) {}
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const hit = await this.probe.willHit(context);
+    context.switchToHttp().getResponse<Response>().setHeader('x-probe', String(hit));
+    return true;
+  }
+}
+
+type WithUser = Request & { user?: { id: string } };
+
+/** An auth guard that runs after the probe guard and only then sets `req.user`. */
+@Injectable()
+class LateAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<WithUser>();
+    const user = req.headers['x-late-user'];
+    if (typeof user === 'string') req.user = { id: user };
+    return true;
+  }
+}
+
+@Controller()
+class TestLlmController {
+  constructor(
+    private readonly calls: Calls,
+    private readonly hooks: Hooks,
+  ) {}
+
+  @Post('hooked')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  async hooked(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    await this.hooks.during();
+    return completion(body.prompt);
+  }
+
+  @Post('user-scope')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'user' })
+  userScope(@Body() body: { prompt: string }, @Req() req: WithUser) {
+    this.calls.count++;
+    return completion(`${body.prompt} for ${req.user?.id ?? 'nobody'}`);
+  }
+
+  // A handler that adds per-user context, under the default scope.
+  @Post('default-scope')
+  @HttpCode(200)
+  @CacheLLM()
+  defaultScope(@Body() body: { prompt: string }, @Req() req: WithUser) {
+    this.calls.count++;
+    return completion(`${body.prompt} for ${req.user?.id ?? 'anonymous'}`);
+  }
+
+  @Post('global-scope')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  globalScope(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(body.prompt);
+  }
+
+  @Post('throws')
+  @CacheLLM()
+  async throws() {
+    this.calls.count++;
+    await delay(100);
+    throw new BadGatewayException('upstream answered 500');
+  }
+
+  @Post('status-500')
+  @HttpCode(500)
+  @CacheLLM()
+  status500(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(body.prompt);
+  }
+
+  @Post('empty')
+  @HttpCode(200)
+  @CacheLLM()
+  empty() {
+    this.calls.count++;
+    return completion('');
+  }
+
+  @Post('filtered')
+  @HttpCode(200)
+  @CacheLLM({ cacheIf: (response) => !JSON.stringify(response).includes('nocache') })
+  filtered(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(body.prompt);
+  }
+
+  // Nest's MessageEvent shape: { data }.
+  @Post('observable')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global', replay: 'recorded' })
+  observable(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    const chunk = (content: string | undefined, finish: string | null) => ({
+      data: {
+        id: 'chatcmpl-obs',
+        object: 'chat.completion.chunk',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, delta: content ? { content } : {}, finish_reason: finish }],
+      },
+    });
+    return from([chunk(body.prompt, null), chunk(' done', null), chunk(undefined, 'stop')]);
+  }
+
+  @Post('late-user')
+  @HttpCode(200)
+  @UseGuards(ProbeGuard, LateAuthGuard)
+  @CacheLLM()
+  lateUser(@Body() body: { prompt: string }, @Req() req: WithUser) {
+    this.calls.count++;
+    return completion(`${body.prompt} for ${req.user?.id ?? 'anonymous'}`);
+  }
+
+  @Post('probed')
+  @HttpCode(200)
+  @UseGuards(ProbeGuard)
+  @CacheLLM({ scope: 'global' })
+  probed(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(body.prompt);
+  }
+}
+
+@Module({})
+class TestLlmModule {
+  static register(options: CachingModuleOptions, redisUrl?: string): DynamicModule {
+    return {
+      module: TestLlmModule,
+      imports: [
+        ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
+        CachingModule.forRoot({
+          partitionSecret: 'test-partition-secret-0123456789abcdef',
+          ...options,
+        }),
+      ],
+      controllers: [TestLlmController],
+      providers: [Calls, Hooks, ProbeGuard, LateAuthGuard],
+    };
+  }
+}
+
+/** A Nest app with `@CacheLLM` test routes; `x-user` sets `req.user.id`. */
+export async function startCachingTestApp(
+  options: CachingModuleOptions,
+  redisUrl?: string,
+): Promise<NestExpressApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [TestLlmModule.register(options, redisUrl)],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+  app.use((req: WithUser, _res: unknown, next: () => void) => {
+    const user = req.headers['x-user'];
+    if (typeof user === 'string') req.user = { id: user };
+    next();
+  });
+  await app.init();
+  return app;
+}
