@@ -6,13 +6,18 @@ import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
 
+function redisModule(options: SampleOptions): DynamicModule[] {
+  if (options.redisCluster) return [RedisModule.forRoot({ cluster: options.redisCluster })];
+  return options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : [];
+}
+
 @Module({})
 export class AppModule {
   static register(options: SampleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
+        ...redisModule(options),
         CachingModule.forRoot({
           // The sample's fixed secret is for the demo only: set CACHE_PARTITION_SECRET.
           partitionSecret: options.cachePartitionSecret ?? 'sample-only-partition-secret-change-me',

@@ -7,7 +7,11 @@ async function main(): Promise<void> {
   const app = await createSampleApp(options);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
-  const store = options.redisUrl ? 'Redis' : 'embedded in-memory stores';
+  const store = options.redisCluster
+    ? 'Redis Cluster'
+    : options.redisUrl
+      ? 'Redis'
+      : 'embedded in-memory stores';
   new Logger('Sample').log(
     `nestjs-llm-kit sample listening on http://localhost:${port} (${store})`,
   );

@@ -4,6 +4,11 @@ import type { CachingModuleOptions, SessionModuleOptions } from '../src';
 export interface SampleOptions {
   /** Use Redis at this URL; with none, every module runs on its embedded memory store. */
   redisUrl?: string;
+  /**
+   * Use this Redis Cluster instead (its nodes' URLs); wins over `redisUrl`. From
+   * `REDIS_CLUSTER_NODES` (comma-separated URLs).
+   */
+  redisCluster?: { rootNodes: { url: string }[] };
   /** Bearer token of the stats routes; with none they are public and reset is refused. */
   statsToken?: string;
   /** Signs the session cookie (`SESSION_SECRET`); in development a random one is generated. */
@@ -17,8 +22,14 @@ export interface SampleOptions {
 }
 
 export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SampleOptions {
+  const clusterNodes = env.REDIS_CLUSTER_NODES?.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
   return {
     redisUrl: env.REDIS_URL || undefined,
+    redisCluster: clusterNodes?.length
+      ? { rootNodes: clusterNodes.map((url) => ({ url })) }
+      : undefined,
     sessionSecret: env.SESSION_SECRET || undefined,
     statsToken: env.STATS_TOKEN || undefined,
     cachePartitionSecret: env.CACHE_PARTITION_SECRET || undefined,

@@ -1,0 +1,169 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import { LlmProvider } from '../sample/llm/llm-provider';
+import type { SampleOptions } from '../sample/sample-options';
+import { RedisCluster } from './support/redis-cluster';
+import { startSampleApp } from './support/sample-app';
+import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
+
+const HTTPS = { 'X-Forwarded-Proto': 'https' };
+const INSTANCES = 3;
+
+type Connection = Pick<SampleOptions, 'redisUrl' | 'redisCluster'>;
+
+/** Three sample apps on the same Redis (or cluster), with key prefixes of their own test. */
+async function startInstances(connection: Connection, name: string) {
+  const options: SampleOptions = {
+    ...connection,
+    sessionSecret: TEST_SECRET,
+    session: { prefix: uniquePrefix(`${name}-sess`) },
+    caching: { keyPrefix: uniquePrefix(`${name}-cache`).slice(0, -1) },
+  };
+  const apps: NestExpressApplication[] = [];
+  for (let i = 0; i < INSTANCES; i++) {
+    const app = await startSampleApp(options);
+    app.set('trust proxy', 'loopback');
+    apps.push(app);
+  }
+  return {
+    apps,
+    http: (i: number) => request(apps[i % INSTANCES]!.getHttpServer()),
+    upstreamCalls: () => apps.reduce((sum, app) => sum + app.get(LlmProvider).calls, 0),
+    close: () => Promise.all(apps.map((app) => app.close())),
+  };
+}
+
+const generate = (prompt: string) => ({ model: 'gpt-4o-mini', prompt, temperature: 0 });
+
+describe.each<[string, () => Promise<{ connection: Connection; stop(): Promise<void> }>]>([
+  [
+    'one Redis',
+    async () => ({ connection: { redisUrl: testRedisUrl() }, stop: async () => undefined }),
+  ],
+  [
+    'a 3-master Redis Cluster',
+    async () => {
+      const cluster = await RedisCluster.start();
+      return {
+        connection: { redisCluster: { rootNodes: cluster.rootNodes } },
+        stop: () => cluster.stop(),
+      };
+    },
+  ],
+])('three sample-app instances on %s', (_, connect) => {
+  const latency = process.env.LLM_LATENCY_MS;
+  let redis: { connection: Connection; stop(): Promise<void> };
+  beforeAll(async () => {
+    process.env.LLM_LATENCY_MS = '300';
+    redis = await connect();
+  });
+  afterAll(async () => {
+    process.env.LLM_LATENCY_MS = latency;
+    await redis.stop();
+  });
+
+  it('makes exactly one upstream call per coalesced key, with requests spread over the instances', async () => {
+    const fleet = await startInstances(redis.connection, 'multi-coalesce');
+    try {
+      const prompts = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+      const perKey = 12;
+      const responses = await Promise.all(
+        prompts.flatMap((prompt, k) =>
+          Array.from({ length: perKey }, (_, i) =>
+            fleet
+              .http(k + i)
+              .post('/llm/generate')
+              .send(generate(prompt))
+              .then((res) => ({ prompt, status: res.status, text: res.text })),
+          ),
+        ),
+      );
+      expect(fleet.upstreamCalls()).toBe(prompts.length);
+      expect(responses.every((r) => r.status === 200)).toBe(true);
+      for (const prompt of prompts) {
+        const texts = new Set(responses.filter((r) => r.prompt === prompt).map((r) => r.text));
+        expect(texts.size).toBe(1);
+      }
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('shows a session logged in on one instance on the others, and a logout on a third ends it everywhere', async () => {
+    const fleet = await startInstances(redis.connection, 'multi-sess');
+    try {
+      const login = await fleet
+        .http(0)
+        .post('/auth/login')
+        .set(HTTPS)
+        .send({ username: 'alice', password: 'wonderland' })
+        .expect(200);
+      const cookie = sessionCookie(login)!;
+      expect(cookie).toBeDefined();
+      for (const i of [1, 2]) {
+        const me = await fleet.http(i).get('/profile').set(HTTPS).set('Cookie', cookie).expect(200);
+        expect(me.body.id).toBe('u-alice');
+      }
+      const listed = await fleet
+        .http(1)
+        .get('/auth/sessions')
+        .set(HTTPS)
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(listed.body).toHaveLength(1);
+
+      await fleet.http(2).post('/auth/logout').set(HTTPS).set('Cookie', cookie).expect(200);
+      for (const i of [0, 1, 2])
+        await fleet.http(i).get('/profile').set(HTTPS).set('Cookie', cookie).expect(401);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('sums the stats exactly: after N requests over the instances, /stats/cache on each counts N', async () => {
+    const fleet = await startInstances(redis.connection, 'multi-stats');
+    try {
+      // Sequential, so no two requests race: the first of each prompt misses, the rest hit
+      // (from Redis on the instances that did not make the first call).
+      const prompts = ['one', 'two', 'three', 'four'];
+      const sent = 30;
+      for (let i = 0; i < sent; i++) {
+        const res = await fleet
+          .http(i)
+          .post('/llm/generate')
+          .send(generate(prompts[i % prompts.length]!))
+          .expect(200);
+        expect(res.headers['x-cache']).toBe(i < prompts.length ? 'MISS' : 'HIT');
+      }
+      const logins = 4;
+      for (let i = 0; i < logins; i++) {
+        await fleet
+          .http(i)
+          .post('/auth/login')
+          .set(HTTPS)
+          .send({ username: 'bob', password: 'builder' })
+          .expect(200);
+      }
+      // Each instance batches its counters and flushes them when asked for a snapshot: ask
+      // every instance once, then every instance must report the fleet's totals.
+      for (let i = 0; i < INSTANCES; i++) await fleet.http(i).get('/stats/cache').expect(200);
+      for (let i = 0; i < INSTANCES; i++) {
+        const cache = (await fleet.http(i).get('/stats/cache').expect(200)).body;
+        expect(cache.hits + cache.misses + cache.coalesced + cache.bypassed).toBe(sent);
+        expect(cache).toMatchObject({
+          hits: sent - prompts.length,
+          misses: prompts.length,
+          coalesced: 0,
+          bypassed: 0,
+        });
+        expect(cache.byModel['gpt-4o-mini'].hits).toBe(sent - prompts.length);
+        const sessions = (await fleet.http(i).get('/stats/sessions').expect(200)).body;
+        expect(sessions).toMatchObject({ created: logins, active: logins });
+      }
+      expect(fleet.upstreamCalls()).toBe(prompts.length);
+    } finally {
+      await fleet.close();
+    }
+  });
+});
