@@ -11,6 +11,8 @@ export interface SoakSample {
   unavailable?: string[];
   /** No answer at all (connection error or the client-side timeout). */
   error?: string;
+  /** A 5xx answer's `message`. */
+  message?: string;
 }
 
 /** How long the load waits for one answer before it calls the request hung. */
@@ -55,8 +57,9 @@ export class SoakClient {
         endedAt: performance.now(),
         cache: res.headers.get('x-cache') ?? undefined,
       };
-      const unavailable = (body as { unavailable?: unknown } | undefined)?.unavailable;
-      if (Array.isArray(unavailable)) sample.unavailable = unavailable.map(String);
+      const fields = body as { unavailable?: unknown; message?: unknown } | undefined;
+      if (Array.isArray(fields?.unavailable)) sample.unavailable = fields.unavailable.map(String);
+      if (res.status >= 500) sample.message = String(fields?.message ?? text.slice(0, 200));
     } catch (error) {
       sample = {
         route,

@@ -2,6 +2,9 @@ import type { SoakSample } from './soak-load';
 
 /** One Redis outage: when it was killed, when the restart began, when it answered PING again. */
 export interface Outage {
+  /** When SIGKILL was sent. */
+  killSentAt: number;
+  /** When the process was gone. */
   killedAt: number;
   restartAt: number;
   backAt: number;
@@ -58,7 +61,7 @@ const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 const overlaps = (s: SoakSample, o: Outage): boolean =>
-  s.startedAt < o.backAt && s.endedAt > o.killedAt;
+  s.startedAt < o.backAt && s.endedAt > o.killSentAt;
 
 export function routeRows(samples: SoakSample[], outages: Outage[]): RouteRow[] {
   const routes = [...new Set(samples.map((s) => s.route))].sort();
@@ -109,12 +112,20 @@ export function outageChecks(samples: SoakSample[], outage: Outage) {
 }
 
 /** 5xx or no answer on requests well away from the outages (before a kill, 3 s after a return). */
-export function steadyFailures(samples: SoakSample[], outages: Outage[]): number {
-  return samples.filter(
-    (s) =>
-      (s.status >= 500 || s.status === 0) &&
-      outages.every((o) => s.endedAt < o.killedAt || s.startedAt > o.backAt + 3_000),
-  ).length;
+export function steadyFailures(samples: SoakSample[], outages: Outage[], origin: number) {
+  return samples
+    .filter(
+      (s) =>
+        (s.status >= 500 || s.status === 0) &&
+        outages.every((o) => s.endedAt < o.killSentAt || s.startedAt > o.backAt + 3_000),
+    )
+    .map((s) => ({
+      route: s.route,
+      status: s.status,
+      atS: Math.round((s.startedAt - origin) / 100) / 10,
+      ms: Math.round(s.endedAt - s.startedAt),
+      reason: s.message ?? s.error,
+    }));
 }
 
 /** What `npm run soak` prints and writes to `bench/results/soak.json`. */
@@ -132,7 +143,7 @@ export interface SoakReport {
     cacheRecoveryMs: number | null;
     sessionRecoveryMs: number | null;
   })[];
-  steadyFailures: number;
+  steadyFailures: ReturnType<typeof steadyFailures>;
   unhandledRejections: number;
   uncaughtExceptions: number;
   firstErrors: string[];
@@ -183,7 +194,8 @@ export function printReport(report: SoakReport): void {
     [
       '',
       `unhandled rejections: ${report.unhandledRejections}, uncaught exceptions: ${report.uncaughtExceptions}, process alive: ${report.processAlive ? 'yes' : 'no'}`,
-      `5xx or unanswered away from the outages: ${report.steadyFailures}`,
+      `5xx or unanswered away from the outages: ${report.steadyFailures.length}`,
+      ...report.steadyFailures.slice(0, 10).map((f) => `  ${JSON.stringify(f)}`),
       `memory before: ${JSON.stringify(memoryBefore)}, after: ${JSON.stringify(memoryAfter)}`,
       `machine: ${machine.cpus} x ${machine.cpu}, ${machine.memoryGb} GB, Node ${machine.node}; ` +
         `${report.durationS} s, ${report.concurrency} loops, LLM latency ${report.llmLatencyMs} ms`,

@@ -94,13 +94,14 @@ async function main(): Promise<void> {
   const outages: Outage[] = [];
   for (const fraction of [0.3, 0.65]) {
     await at(fraction);
+    const killSentAt = performance.now();
     await redis.stop();
     const killedAt = performance.now();
     log('Redis killed');
     await delay(OUTAGE_MS);
     const restartAt = performance.now();
     await redis.restart();
-    const outage: Outage = { killedAt, restartAt, backAt: performance.now() };
+    const outage: Outage = { killSentAt, killedAt, restartAt, backAt: performance.now() };
     outages.push(outage);
     log('Redis back');
     await measureRecovery(client, outage);
@@ -114,13 +115,13 @@ async function main(): Promise<void> {
 
   const rows = routeRows(client.samples, outages);
   const outageReports = outages.map((o) => ({
-    killedAtS: Math.round((o.killedAt - started) / 100) / 10,
-    downMs: Math.round(o.backAt - o.killedAt),
+    killedAtS: Math.round((o.killSentAt - started) / 100) / 10,
+    downMs: Math.round(o.backAt - o.killSentAt),
     cacheRecoveryMs: o.cacheRecoveryMs ?? null,
     sessionRecoveryMs: o.sessionRecoveryMs ?? null,
     ...outageChecks(client.samples, o),
   }));
-  const steady = steadyFailures(client.samples, outages);
+  const steady = steadyFailures(client.samples, outages, started);
   const recovered = outages.every(
     (o) =>
       o.cacheRecoveryMs !== undefined &&
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     !recovered && `recovery over ${RECOVERY_LIMIT_MS} ms (or none)`,
     outageReports.some((o) => o.violations.length > 0) &&
       'failure-policy violations during an outage',
-    steady > 0 && `${steady} 5xx/unanswered requests away from the outages`,
+    steady.length > 0 && `${steady.length} 5xx/unanswered requests away from the outages`,
   ].filter((f): f is string => typeof f === 'string');
 
   const report: SoakReport = {
