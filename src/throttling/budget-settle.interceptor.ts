@@ -6,7 +6,17 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { type Observable, tap } from 'rxjs';
+import {
+  catchError,
+  concatWith,
+  defer,
+  from,
+  ignoreElements,
+  mergeMap,
+  type Observable,
+  tap,
+  throwError,
+} from 'rxjs';
 import type { PriceTable } from '../llm/llm-pricing';
 import { actualCost } from './budget-reservation';
 import type { BudgetLeases } from './budget-leases';
@@ -23,7 +33,7 @@ import { ThrottlingStats } from './throttling-stats.service';
 /**
  * Settles the budget reservations the guard made, after the handler: to the response's real
  * usage (or an estimate from its text when it reports none), or to nothing when the handler
- * throws. Settlement does not delay the response. A request that never gets here (the process
+ * throws, before the response is sent (one more store call on budget routes). A request that never gets here (the process
  * dies, the handler hangs) gets its reservation back when the lease expires. For a streamed
  * (Observable) response, the last emitted value that reports usage settles it.
  *
@@ -48,22 +58,14 @@ export class BudgetSettleInterceptor implements NestInterceptor {
     const leases = req[BUDGET_LEASES];
     if (!leases) return next.handle();
     let last: unknown;
-    let failed = false;
-    let settled = false;
-    const settle = (): void => {
-      if (settled) return;
-      settled = true;
-      void this.settle(leases, failed ? undefined : last);
-    };
+    // Nest sends a response when the handler's Observable completes, so settling before
+    // completion makes the caller's next request see the real usage.
     return next.handle().pipe(
-      tap({
-        next: (value) => (last = value),
-        error: () => {
-          failed = true;
-          settle();
-        },
-        complete: settle,
-      }),
+      tap((value) => (last = value)),
+      catchError((error: unknown) =>
+        from(this.settle(leases, undefined)).pipe(mergeMap(() => throwError(() => error))),
+      ),
+      concatWith(defer(() => from(this.settle(leases, last))).pipe(ignoreElements())),
     );
   }
 

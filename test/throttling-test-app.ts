@@ -1,0 +1,162 @@
+// The app of the throttling e2e specs (not a spec itself): small routes under each decorator,
+// real ThrottlingModule, optional real RedisModule, optional cache probe.
+import {
+  Body,
+  Controller,
+  type DynamicModule,
+  Get,
+  Global,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Post,
+  type Provider,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  LLMThrottle,
+  RateLimit,
+  RedisModule,
+  SkipRateLimit,
+  ThrottlingModule,
+  type RedisModuleOptions,
+  type ThrottlingModuleOptions,
+} from '../src';
+
+export const HOUR_MS = 3_600_000;
+
+/** Lets a spec hold `/hang` open and know when its handler was entered. */
+export class HangControl {
+  entered!: Promise<void>;
+  release!: () => void;
+  private enter!: () => void;
+  constructor() {
+    this.reset();
+  }
+  reset(): void {
+    this.entered = new Promise((resolve) => (this.enter = resolve));
+  }
+  wait(): Promise<void> {
+    this.enter();
+    return new Promise((resolve) => (this.release = resolve));
+  }
+}
+export const hang = new HangControl();
+
+interface FakeLlmBody {
+  prompt?: string;
+  /** Usage the fake LLM reports. */
+  usageIn?: number;
+  usageOut?: number;
+  fail?: boolean;
+}
+
+function completion(body: FakeLlmBody) {
+  if (body.fail) throw new Error('upstream failed');
+  return {
+    object: 'chat.completion',
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: body.usageIn ?? 10, completion_tokens: body.usageOut ?? 10 },
+  };
+}
+
+@Controller()
+export class ThrottledController {
+  @Get('open')
+  open() {
+    return { ok: true };
+  }
+
+  @SkipRateLimit()
+  @Get('health')
+  health() {
+    return { ok: true };
+  }
+
+  @RateLimit('first')
+  @Get('one')
+  one() {
+    return { ok: true };
+  }
+
+  @RateLimit('first', 'second')
+  @Get('two')
+  two() {
+    return { ok: true };
+  }
+
+  @RateLimit('a', 'b', 'c')
+  @Get('three')
+  three() {
+    return { ok: true };
+  }
+
+  @RateLimit({ name: 'burst', limit: 100, ttlMs: HOUR_MS })
+  @Get('burst')
+  burst() {
+    return { ok: true };
+  }
+
+  @RateLimit({ name: 'by-ip', limit: 1, ttlMs: HOUR_MS })
+  @Get('by-ip')
+  byIp() {
+    return { ok: true };
+  }
+
+  @LLMThrottle()
+  @Post('llm')
+  @HttpCode(200)
+  llm(@Body() body: FakeLlmBody) {
+    return completion(body);
+  }
+
+  @LLMThrottle({ countCacheHits: true })
+  @Post('llm-counted')
+  @HttpCode(200)
+  llmCounted(@Body() body: FakeLlmBody) {
+    return completion(body);
+  }
+
+  @LLMThrottle()
+  @Post('hang')
+  @HttpCode(200)
+  async hang(@Body() body: FakeLlmBody) {
+    await hang.wait();
+    return completion(body);
+  }
+}
+
+export interface TestAppOptions {
+  throttling: ThrottlingModuleOptions;
+  redis?: RedisModuleOptions;
+  /** Providers of a global module, e.g. the cache probe. */
+  globalProviders?: Provider[];
+}
+
+@Global()
+@Module({})
+class GlobalExtras {
+  static register(providers: Provider[]): DynamicModule {
+    return {
+      module: GlobalExtras,
+      providers,
+      exports: providers.map((p) => ('provide' in p ? p.provide : p)),
+    };
+  }
+}
+
+/** Builds and initializes the test app (not listening). */
+export async function throttledApp(options: TestAppOptions): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ...(options.redis ? [RedisModule.forRoot(options.redis)] : []),
+      GlobalExtras.register(options.globalProviders ?? []),
+      ThrottlingModule.forRoot(options.throttling),
+    ],
+    controllers: [ThrottledController],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
