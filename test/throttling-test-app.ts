@@ -25,6 +25,15 @@ import {
 
 export const HOUR_MS = 3_600_000;
 
+/** The policies the test routes name; a spec may override them. */
+export const TEST_POLICIES = {
+  first: { limit: 5, ttlMs: HOUR_MS },
+  second: { limit: 2, ttlMs: HOUR_MS },
+  a: { limit: 1000, ttlMs: HOUR_MS },
+  b: { limit: 1000, ttlMs: HOUR_MS },
+  c: { limit: 1000, ttlMs: HOUR_MS },
+};
+
 /** Lets a spec hold `/hang` open and know when its handler was entered. */
 export class HangControl {
   entered!: Promise<void>;
@@ -152,11 +161,19 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
     imports: [
       ...(options.redis ? [RedisModule.forRoot(options.redis)] : []),
       GlobalExtras.register(options.globalProviders ?? []),
-      ThrottlingModule.forRoot(options.throttling),
+      ThrottlingModule.forRoot({
+        ...options.throttling,
+        policies: { ...TEST_POLICIES, ...options.throttling.policies },
+      }),
     ],
     controllers: [ThrottledController],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return app;
 }

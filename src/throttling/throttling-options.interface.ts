@@ -81,10 +81,10 @@ export interface LimitReachedDetail {
 export interface ThrottlingModuleOptions {
   /**
    * Named request limits, merged over the presets `standard` (100/min), `expensive` (10/min)
-   * and `llm` (20/min).
+   * and `llm` (20/min); a name set to undefined removes that preset.
    * @default {}
    */
-  policies?: Record<string, RateLimitPolicy>;
+  policies?: Record<string, RateLimitPolicy | undefined>;
   /**
    * A limit on every route (except `@SkipRateLimit()`), named `global`; false for none.
    * @default false

@@ -132,7 +132,7 @@ export function resolveThrottlingOptions(
   const defaults = { tracker, onRedisError };
   const policies: Record<string, ResolvedPolicy> = {};
   for (const [name, policy] of Object.entries({ ...THROTTLING_PRESETS, ...options.policies }))
-    policies[name] = resolvePolicy(name, policy, defaults);
+    if (policy !== undefined) policies[name] = resolvePolicy(name, policy, defaults);
   const llm = options.llm ?? {};
   return {
     policies,
