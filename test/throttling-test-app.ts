@@ -32,6 +32,9 @@ export const TEST_POLICIES = {
   a: { limit: 1000, ttlMs: HOUR_MS },
   b: { limit: 1000, ttlMs: HOUR_MS },
   c: { limit: 1000, ttlMs: HOUR_MS },
+  'p-open': { limit: 5, ttlMs: HOUR_MS, onRedisError: 'open' as const },
+  'p-closed': { limit: 5, ttlMs: HOUR_MS, onRedisError: 'closed' as const },
+  'p-local': { limit: 5, ttlMs: HOUR_MS, onRedisError: 'local' as const },
 };
 
 /** Lets a spec hold `/hang` open and know when its handler was entered. */
@@ -98,6 +101,24 @@ export class ThrottledController {
   @RateLimit('a', 'b', 'c')
   @Get('three')
   three() {
+    return { ok: true };
+  }
+
+  @RateLimit('p-open')
+  @Get('p-open')
+  pOpen() {
+    return { ok: true };
+  }
+
+  @RateLimit('p-closed')
+  @Get('p-closed')
+  pClosed() {
+    return { ok: true };
+  }
+
+  @RateLimit('p-local')
+  @Get('p-local')
+  pLocal() {
     return { ok: true };
   }
 
