@@ -1,9 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { RedisModule } from '../src';
+import { RedisModule, ThrottlingModule } from '../src';
 import { AuthController } from './auth/auth.controller';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
 import { SampleStatsController } from './stats/stats.controller';
+import { sampleThrottlingOptions } from './throttling.config';
 
 @Module({})
 export class AppModule {
@@ -13,6 +14,7 @@ export class AppModule {
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
         LlmModule,
+        ThrottlingModule.forRoot(sampleThrottlingOptions()),
       ],
       controllers: [AuthController, SampleStatsController],
     };
