@@ -1,3 +1,8 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import {
+  incrementAsThrottlerStorage,
+  type ThrottlerStorageRecord,
+} from './throttler-storage.adapter';
 import {
   leaseKeyOf,
   type CheckResult,
@@ -24,7 +29,7 @@ interface Lease {
  * const store = new MemoryThrottleStore(10_000);
  * await store.consume([{ key: 'rl:{t}:llm', limit: 20, periodMs: 60_000, cost: 1 }]);
  */
-export class MemoryThrottleStore implements ThrottleStore {
+export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
   private readonly tats = new Map<string, number>();
   private readonly leases = new Map<string, Lease>();
 
@@ -36,6 +41,14 @@ export class MemoryThrottleStore implements ThrottleStore {
   /** Entries held (for tests of the memory bound). */
   get size(): number {
     return this.tats.size;
+  }
+
+  /**
+   * `@nestjs/throttler`'s storage contract, so this store can back a plain `ThrottlerModule`.
+   * `ttl` is in ms (as `@nestjs/throttler` passes it); `timeToExpire` comes back in seconds.
+   */
+  increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return incrementAsThrottlerStorage(this, key, ttl, limit, 'rl:nest:');
   }
 
   consume(checks: ThrottleCheck[]): Promise<ConsumeResult> {

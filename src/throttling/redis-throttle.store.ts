@@ -1,3 +1,8 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import {
+  incrementAsThrottlerStorage,
+  type ThrottlerStorageRecord,
+} from './throttler-storage.adapter';
 import { RedisScript, type RedisScriptReply } from '../redis/redis-script';
 import type { RedisConnection } from '../redis/redis.types';
 import { CONSUME_LUA, SETTLE_LUA } from './gcra.lua';
@@ -35,13 +40,26 @@ function groupByTag(keys: string[]): number[][] {
  *
  * @example
  * const store = new RedisThrottleStore(redis);
+ * // or as the storage of a plain ThrottlerModule:
+ * ThrottlerModule.forRootAsync({
+ *   inject: [REDIS_CLIENT],
+ *   useFactory: (redis: RedisConnection) => ({ throttlers, storage: new RedisThrottleStore(redis) }),
+ * });
  * const { allowed } = await store.consume([{ key: 'rl:{abc}:llm', limit: 20, periodMs: 60_000, cost: 1 }]);
  */
-export class RedisThrottleStore implements ThrottleStore {
+export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
   private readonly cluster: boolean;
 
   constructor(private readonly redis: RedisConnection) {
     this.cluster = 'masters' in redis;
+  }
+
+  /**
+   * `@nestjs/throttler`'s storage contract, so this store can back a plain `ThrottlerModule`.
+   * `ttl` is in ms (as `@nestjs/throttler` passes it); `timeToExpire` comes back in seconds.
+   */
+  increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return incrementAsThrottlerStorage(this, key, ttl, limit, 'rl:nest:');
   }
 
   async consume(checks: ThrottleCheck[]): Promise<ConsumeResult> {
