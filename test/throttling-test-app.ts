@@ -32,6 +32,12 @@ export const TEST_POLICIES = {
   a: { limit: 1000, ttlMs: HOUR_MS },
   b: { limit: 1000, ttlMs: HOUR_MS },
   c: { limit: 1000, ttlMs: HOUR_MS },
+  /** Counts per `x-user` header: another tracker than 'first' (by IP), so another cluster slot. */
+  'user-pair': {
+    limit: 2,
+    ttlMs: HOUR_MS,
+    by: (req: import('express').Request) => req.headers['x-user'] as string | undefined,
+  },
   'p-open': { limit: 5, ttlMs: HOUR_MS, onRedisError: 'open' as const },
   'p-closed': { limit: 5, ttlMs: HOUR_MS, onRedisError: 'closed' as const },
   'p-local': { limit: 5, ttlMs: HOUR_MS, onRedisError: 'local' as const },
@@ -95,6 +101,12 @@ export class ThrottledController {
   @RateLimit('first', 'second')
   @Get('two')
   two() {
+    return { ok: true };
+  }
+
+  @RateLimit('first', 'user-pair')
+  @Get('mixed')
+  mixed() {
     return { ok: true };
   }
 

@@ -61,7 +61,13 @@ describe('ThrottlingModule trackers', () => {
     ],
     ['a negative trustProxy', { trustProxy: -1 }, 'E_THROTTLE_TRUST_PROXY'],
     ['an unknown tracker', { tracker: 'cookie' as never }, 'E_THROTTLE_VALUE'],
-    ['a zero limit', { policies: { standard: { limit: 0, ttlMs: 1000 } } }, 'E_THROTTLE_NUMBER'],
+    ['a zero limit', { policies: { standard: { limit: 0, ttlMs: 1000 } } }, 'E_THROTTLE_VALUE'],
+    [
+      'a fractional limit',
+      { policies: { standard: { limit: 2.5, ttlMs: 1000 } } },
+      'E_THROTTLE_VALUE',
+    ],
+    ['a zero ttlMs', { policies: { standard: { limit: 5, ttlMs: 0 } } }, 'E_THROTTLE_NUMBER'],
   ])('refuses to start with %s, saying how to fix it', async (_, throttling, code) => {
     const failure = throttledApp({ throttling }).then(
       () => undefined,

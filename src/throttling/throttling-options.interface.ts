@@ -2,12 +2,20 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import type { ModelPrice } from '../llm/llm-pricing';
 
-/** The built-in trackers: who a limit counts against. */
+/**
+ * The built-in trackers: who a limit counts against.
+ *
+ * @example
+ * ThrottlingModule.forRoot({ tracker: 'user' })
+ */
 export type TrackerKind = 'ip' | 'user' | 'session' | 'apiKey';
 
 /**
  * Who a limit counts against: a built-in tracker or a function of the request (return
  * undefined to fall back to the client IP). The value is hashed before it reaches a key.
+ *
+ * @example
+ * const byTenant: Tracker = (req) => req.header('x-tenant-id');
  */
 export type Tracker = TrackerKind | ((req: Request) => string | undefined);
 
@@ -21,7 +29,12 @@ export type FailurePolicy = 'open' | 'closed' | 'local';
 /** Which rate-limit response headers to send. */
 export type HeaderStyle = 'both' | 'legacy' | 'ietf' | 'none';
 
-/** A request limit: `limit` requests per `ttlMs` per tracker. */
+/**
+ * A request limit: `limit` requests per `ttlMs` per tracker.
+ *
+ * @example
+ * const search: RateLimitPolicy = { limit: 30, ttlMs: 60_000, by: 'apiKey', onRedisError: 'closed' };
+ */
 export interface RateLimitPolicy {
   /** Requests allowed per window (the burst a fresh tracker may spend at once). */
   limit: number;
@@ -45,7 +58,12 @@ export interface InlineRateLimit extends RateLimitPolicy {
   name?: string;
 }
 
-/** Options of `@LLMThrottle()`; unset fields come from the module's `llm` option. */
+/**
+ * Options of `@LLMThrottle()`; unset fields come from the module's `llm` option.
+ *
+ * @example
+ * @LLMThrottle({ tokensPerMinute: 40_000, usdPerDay: 5, by: 'user' })
+ */
 export interface LlmThrottleOptions {
   /**
    * Name of the request-limit policy (a preset or one of `policies`). Budgets are named
@@ -77,7 +95,12 @@ export interface LimitReachedDetail {
   tracker: string;
 }
 
-/** Options of `ThrottlingModule.forRoot()`. */
+/**
+ * Options of `ThrottlingModule.forRoot()`.
+ *
+ * @example
+ * const options: ThrottlingModuleOptions = { global: { limit: 200, ttlMs: 60_000 }, trustProxy: 1 };
+ */
 export interface ThrottlingModuleOptions {
   /**
    * Named request limits, merged over the presets `standard` (100/min), `expensive` (10/min)

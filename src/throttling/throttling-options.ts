@@ -81,8 +81,8 @@ export function resolvePolicy(
 ): ResolvedPolicy {
   return {
     name,
-    limit: positive(`${where}.limit`, policy.limit, NaN),
-    ttlMs: positive(`${where}.ttlMs`, policy.ttlMs, NaN),
+    limit: integer(`${where}.limit`, policy?.limit, NaN, 1, Number.MAX_SAFE_INTEGER),
+    ttlMs: positive(`${where}.ttlMs`, policy?.ttlMs, NaN),
     by: checkTracker(`${where}.by`, policy.by ?? defaults.tracker),
     onRedisError: oneOf(
       `${where}.onRedisError`,
