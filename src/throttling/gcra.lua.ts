@@ -3,15 +3,27 @@
 // new TAT is at most `period` ahead of now, so a fresh tracker may burst the whole limit and
 // then gets one unit back every period / limit. Time is Redis TIME, shared by every instance.
 
+// Shared by both scripts: Redis time in ms, and storing a TAT that expires when it is reached
+// (a TAT in the past equals no entry).
+const PRELUDE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function write_tat(key, tat)
+  if tat > now then
+    redis.call('SET', key, string.format('%.3f', tat), 'PX', math.ceil(tat - now))
+  else
+    redis.call('DEL', key)
+  end
+end
+`;
+
 /**
  * KEYS: per check, its state key and its lease set. ARGV: per check, limit, period (ms),
  * cost, lease id ('' for none), lease ttl (ms).
  * Returns [allowed, then per check: remaining, resetMs, retryAfterMs, passed].
  */
 export const CONSUME_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = #KEYS / 2
+${PRELUDE}local n = #KEYS / 2
 local tats, news, swept = {}, {}, {}
 local allowed = 1
 for i = 1, n do
@@ -42,11 +54,7 @@ for i = 1, n do
   local tat = tats[i]
   if allowed == 1 then tat = news[i] end
   if allowed == 1 or swept[i] then
-    if tat > now then
-      redis.call('SET', KEYS[2 * i - 1], string.format('%.3f', tat), 'PX', math.ceil(tat - now))
-    else
-      redis.call('DEL', KEYS[2 * i - 1])
-    end
+    write_tat(KEYS[2 * i - 1], tat)
   end
   if allowed == 1 and ARGV[a + 4] ~= '' then
     local ttl = tonumber(ARGV[a + 5])
@@ -71,9 +79,7 @@ return out
  * a consume, so its settlement charges the actual amount in full.
  */
 export const SETTLE_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #KEYS / 2 do
+${PRELUDE}for i = 1, #KEYS / 2 do
   local a = (i - 1) * 5
   local limit, period = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local reserved, actual = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
@@ -82,11 +88,7 @@ for i = 1, #KEYS / 2 do
   local tat = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
   if tat < now then tat = now end
   tat = tat + delta * period / limit
-  if tat > now then
-    redis.call('SET', KEYS[2 * i - 1], string.format('%.3f', tat), 'PX', math.ceil(tat - now))
-  else
-    redis.call('DEL', KEYS[2 * i - 1])
-  end
+  write_tat(KEYS[2 * i - 1], tat)
 end
 return 1
 `;
