@@ -13,6 +13,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import type { Request } from 'express';
 import {
   LLMThrottle,
   RateLimit,
@@ -140,6 +141,24 @@ export class ThrottledController {
     return { ok: true };
   }
 
+  @RateLimit({ name: 'by-user', limit: 1, ttlMs: HOUR_MS, by: 'user' })
+  @Get('by-user')
+  byUser() {
+    return { ok: true };
+  }
+
+  @RateLimit({ name: 'by-session', limit: 1, ttlMs: HOUR_MS, by: 'session' })
+  @Get('by-session')
+  bySession() {
+    return { ok: true };
+  }
+
+  @RateLimit({ name: 'by-api-key', limit: 1, ttlMs: HOUR_MS, by: 'apiKey' })
+  @Get('by-api-key')
+  byApiKey() {
+    return { ok: true };
+  }
+
   @RateLimit({ name: 'by-ip', limit: 1, ttlMs: HOUR_MS })
   @Get('by-ip')
   byIp() {
@@ -202,6 +221,16 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
     controllers: [ThrottledController],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
+  // Stand-ins for an auth middleware (req.user) and express-session (req.sessionID).
+  app.use(
+    (req: Request & { user?: unknown; sessionID?: string }, _res: unknown, next: () => void) => {
+      const user = req.headers['x-test-user'];
+      const session = req.headers['x-test-session'];
+      if (typeof user === 'string') req.user = { id: user };
+      if (typeof session === 'string') req.sessionID = session;
+      next();
+    },
+  );
   try {
     await app.init();
   } catch (error) {

@@ -33,6 +33,27 @@ describe('ThrottlingModule trackers', () => {
     await app.close();
   });
 
+  it.each([
+    ['user', '/by-user', 'x-test-user'],
+    ['session', '/by-session', 'x-test-session'],
+    ['apiKey', '/by-api-key', 'x-api-key'],
+  ])(
+    'counts the %s tracker per identity and falls back to the IP without one',
+    async (_, route, header) => {
+      const app = await throttledApp({
+        throttling: { keyPrefix: uniquePrefix('throttle-ids') },
+        redis: { url: testRedisUrl() },
+      });
+      const http = request(app.getHttpServer());
+      await http.get(route).set(header, 'one').expect(200);
+      await http.get(route).set(header, 'one').expect(429);
+      await http.get(route).set(header, 'two').expect(200);
+      await http.get(route).expect(200);
+      await http.get(route).expect(429);
+      await app.close();
+    },
+  );
+
   it('never writes a raw address into Redis keys', async () => {
     const keyPrefix = uniquePrefix('throttle-keys');
     const app = await throttledApp({

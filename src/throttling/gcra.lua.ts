@@ -6,6 +6,8 @@
 // Shared by both scripts: Redis time in ms, and storing a TAT that expires when it is reached
 // (a TAT in the past equals no entry).
 const PRELUDE = `
+-- EPS absorbs float error (TATs are stored with 3 decimals): 7 x (3600000 / 7) is not over 3600000.
+local EPS = 0.001
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function write_tat(key, tat)
@@ -44,7 +46,7 @@ for i = 1, n do
   if tat < now then tat = now end
   tats[i] = tat
   news[i] = tat + cost * interval
-  if news[i] - now > period then allowed = 0 end
+  if news[i] - now > period + EPS then allowed = 0 end
 end
 local out = { allowed }
 for i = 1, n do
@@ -61,14 +63,14 @@ for i = 1, n do
     redis.call('ZADD', KEYS[2 * i], now + ttl, ARGV[a + 4] .. ':' .. cost)
     redis.call('PEXPIRE', KEYS[2 * i], math.ceil(ttl + period))
   end
-  local remaining = math.floor((period - (tat - now)) / interval)
+  local remaining = math.floor((period + EPS - (tat - now)) / interval)
   if remaining < 0 then remaining = 0 end
   local retry = 0
-  if news[i] - now > period then retry = math.ceil(news[i] - now - period) end
+  if news[i] - now > period + EPS then retry = math.ceil(news[i] - now - period) end
   out[#out + 1] = remaining
   out[#out + 1] = math.ceil(tat - now)
   out[#out + 1] = retry
-  if news[i] - now > period then out[#out + 1] = 0 else out[#out + 1] = 1 end
+  if news[i] - now > period + EPS then out[#out + 1] = 0 else out[#out + 1] = 1 end
 end
 return out
 `;

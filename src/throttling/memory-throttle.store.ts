@@ -12,6 +12,9 @@ import {
   type ThrottleStore,
 } from './throttle-store.interface';
 
+/** Float tolerance (ms), as in the Lua script: 7 x (3600000 / 7) is not over 3600000. */
+const EPS = 0.001;
+
 interface Lease {
   key: string;
   amount: number;
@@ -61,7 +64,7 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
     this.sweep(now);
     const tats = checks.map((c) => Math.max(this.tats.get(c.key) ?? 0, now));
     const news = checks.map((c, i) => tats[i]! + (c.cost * c.periodMs) / c.limit);
-    const allowed = checks.every((c, i) => news[i]! - now <= c.periodMs);
+    const allowed = checks.every((c, i) => news[i]! - now <= c.periodMs + EPS);
     const results = checks.map((c, i): CheckResult => {
       const interval = c.periodMs / c.limit;
       const tat = allowed ? news[i]! : tats[i]!;
@@ -77,10 +80,10 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
       }
       const over = news[i]! - now - c.periodMs;
       return {
-        remaining: Math.max(0, Math.floor((c.periodMs - (tat - now)) / interval)),
+        remaining: Math.max(0, Math.floor((c.periodMs + EPS - (tat - now)) / interval)),
         resetMs: Math.ceil(tat - now),
-        retryAfterMs: over > 0 ? Math.ceil(over) : 0,
-        passed: over <= 0,
+        retryAfterMs: over > EPS ? Math.ceil(over) : 0,
+        passed: over <= EPS,
       };
     });
     return { allowed, results };
