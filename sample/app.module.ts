@@ -14,7 +14,7 @@ export class AppModule {
       imports: [
         ...(options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : []),
         LlmModule,
-        ThrottlingModule.forRoot(sampleThrottlingOptions()),
+        ThrottlingModule.forRoot({ ...sampleThrottlingOptions(), ...options.throttling }),
       ],
       controllers: [AuthController, SampleStatsController],
     };
