@@ -1,8 +1,6 @@
 import {
   type CanActivate,
   type ExecutionContext,
-  HttpException,
-  HttpStatus,
   Inject,
   Injectable,
   Logger,
@@ -15,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
 import type { PriceTable } from '../llm/llm-pricing';
 import { reserveFor } from './budget-reservation';
+import { rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
 import { hashedTracker, trackerValue } from './request-tracker';
 import { planRoute, priceTableOf, type RoutePlan } from './route-plan';
@@ -142,18 +141,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     }
 
     const outcome = await this.throttling.consume(checks);
-    if (outcome.unavailable) {
-      res.setHeader('Content-Type', 'application/problem+json');
-      throw new HttpException(
-        {
-          type: 'about:blank',
-          title: 'Service Unavailable',
-          status: 503,
-          detail: 'Rate limiting is unavailable, retry shortly.',
-        },
-        HttpStatus.SERVICE_UNAVAILABLE,
-      );
-    }
+    if (outcome.unavailable) throw rateLimitingUnavailable(res);
     const headers: HeaderPolicy[] = [];
     entries.forEach((entry, i) => {
       const result = outcome.results[i];
@@ -232,24 +220,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         );
       }
     }
-    res.setHeader('Retry-After', String(detail.retryAfterSeconds));
-    res.setHeader('Content-Type', 'application/problem+json');
-    throw new HttpException(
-      {
-        type: 'about:blank',
-        title: 'Too Many Requests',
-        status: 429,
-        detail: this.options.message,
-        policies: violated.map((e) => ({
-          name: e.name,
-          kind: e.kind,
-          limit: e.limit,
-          windowSeconds: Math.ceil(e.windowMs / 1000),
-        })),
-        retryAfterSeconds: detail.retryAfterSeconds,
-      },
-      HttpStatus.TOO_MANY_REQUESTS,
-    );
+    throw tooManyRequests(res, this.options.message, violated, detail.retryAfterSeconds);
   }
 
   private planOf(handler: object, controller: object): RoutePlan {
