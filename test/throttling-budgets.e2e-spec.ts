@@ -57,6 +57,20 @@ describe('ThrottlingModule LLM budgets (Redis)', () => {
     await app.close();
   });
 
+  it('settles a streamed (Observable) answer from the usage its last chunk reports', async () => {
+    const app = await budgetApp(uniquePrefix('throttle-stream'));
+    const http = request(app.getHttpServer());
+    await http
+      .post('/llm-stream')
+      .send({ prompt: 'hello', max_tokens: 100, usageIn: 300, usageOut: 500 })
+      .expect(200);
+    const { budgets } = await app.get(ThrottlingStats).snapshot();
+    expect(budgets['llm:tokens']).toEqual({ kind: 'tokens', consumed: 800, rejected: 0 });
+    // 800 of 1000 used (not the 102 reserved): a 300-token reservation no longer fits.
+    await http.post('/llm').send({ prompt: 'x', max_tokens: 300 }).expect(429);
+    await app.close();
+  });
+
   it('gives a failed request its reservation back at once', async () => {
     const app = await budgetApp(uniquePrefix('throttle-fail'));
     const http = request(app.getHttpServer());

@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
+import { of } from 'rxjs';
 import {
   LLMThrottle,
   RateLimit,
@@ -177,6 +178,18 @@ export class ThrottledController {
   @HttpCode(200)
   llmCounted(@Body() body: FakeLlmBody) {
     return completion(body);
+  }
+
+  /** A streamed answer: chunks, the last one carrying the usage (OpenAI include_usage style). */
+  @LLMThrottle()
+  @Post('llm-stream')
+  @HttpCode(200)
+  llmStream(@Body() body: FakeLlmBody) {
+    return of(
+      { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'o' } }] },
+      { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'k' } }] },
+      { ...completion(body), object: 'chat.completion.chunk', choices: [] },
+    );
   }
 
   @LLMThrottle()

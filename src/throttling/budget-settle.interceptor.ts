@@ -35,7 +35,7 @@ import { ThrottlingStats } from './throttling-stats.service';
  * usage (or an estimate from its text when it reports none), or to nothing when the handler
  * throws, before the response is sent (one more store call on budget routes). A request that never gets here (the process
  * dies, the handler hangs) gets its reservation back when the lease expires. For a streamed
- * (Observable) response, the last emitted value that reports usage settles it.
+ * (Observable) response, the last emitted value settles it (streams report usage last).
  *
  * @example
  * // registered globally by ThrottlingModule; nothing to do on routes.
