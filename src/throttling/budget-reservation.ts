@@ -1,4 +1,4 @@
-import { estimateTokens, readUsage, type LlmUsage } from '../llm/llm-usage';
+import { estimateTokens, estimateValueTokens, readUsage, type LlmUsage } from '../llm/llm-usage';
 import { responseText } from '../llm/llm-response';
 import type { PriceTable } from '../llm/llm-pricing';
 
@@ -29,7 +29,8 @@ export function reserveFor(
 ): Reservation {
   const b = isObject(body) ? body : {};
   const prompt = b.messages ?? b.prompt ?? b.input ?? b.contents ?? b.system ?? '';
-  const promptTokens = estimateTokens(typeof prompt === 'string' ? prompt : JSON.stringify(prompt));
+  // Iterative: a body nested thousands deep must not overflow the stack (JSON.stringify does).
+  const promptTokens = estimateValueTokens(prompt);
   const generation = isObject(b.generationConfig) ? b.generationConfig : {};
   const maxTokens =
     positiveNumber(b.max_tokens) ??
