@@ -3,7 +3,7 @@ import request from 'supertest';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import type { SampleOptions } from '../sample/sample-options';
 import { RedisCluster } from './support/redis-cluster';
-import { startSampleApp } from './support/sample-app';
+import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { testRedisUrl, uniquePrefix } from './support/test-redis';
 import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
 
@@ -12,13 +12,21 @@ const INSTANCES = 3;
 
 type Connection = Pick<SampleOptions, 'redisUrl' | 'redisCluster'>;
 
-/** Three sample apps on the same Redis (or cluster), with key prefixes of their own test. */
-async function startInstances(connection: Connection, name: string) {
+/**
+ * Three sample apps on the same Redis (or cluster), with key prefixes of their own test. Rate
+ * limits are relaxed unless the test gives its own: every request comes from one address.
+ */
+async function startInstances(
+  connection: Connection,
+  name: string,
+  throttling: SampleOptions['throttling'] = relaxedThrottling(),
+) {
   const options: SampleOptions = {
     ...connection,
     sessionSecret: TEST_SECRET,
     session: { prefix: uniquePrefix(`${name}-sess`) },
     caching: { keyPrefix: uniquePrefix(`${name}-cache`).slice(0, -1) },
+    throttling,
   };
   const apps: NestExpressApplication[] = [];
   for (let i = 0; i < INSTANCES; i++) {
@@ -162,6 +170,42 @@ describe.each<[string, () => Promise<{ connection: Connection; stop(): Promise<v
         expect(sessions).toMatchObject({ created: logins, active: logins });
       }
       expect(fleet.upstreamCalls()).toBe(prompts.length);
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('admits exactly the limit across the instances: 30 concurrent requests, limit 10', async () => {
+    // The sample's `expensive` preset on /llm/summarize, with a window long enough that no
+    // request is refilled during the test; the sample's other limits stay as they are.
+    const fleet = await startInstances(redis.connection, 'multi-rl', {
+      keyPrefix: uniquePrefix('multi-rl'),
+      policies: { expensive: { limit: 10, ttlMs: 3_600_000 } },
+    });
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          fleet
+            .http(i)
+            .post('/llm/summarize')
+            .send({ model: 'gpt-4o-mini', prompt: `text ${i}`, max_tokens: 50 }),
+        ),
+      );
+      const admitted = responses.filter((res) => res.status === 200);
+      const rejected = responses.filter((res) => res.status === 429);
+      expect(admitted).toHaveLength(10);
+      expect(rejected).toHaveLength(20);
+      for (const res of rejected)
+        expect(res.body.policies.map((p: { name: string }) => p.name)).toEqual(['expensive']);
+      // Counted per instance, the three would have admitted up to 30; only the admitted reached
+      // the LLM.
+      expect(fleet.upstreamCalls()).toBe(10);
+      // And the stats agree on every instance (each flushes its batch when asked, once).
+      for (let i = 0; i < INSTANCES; i++) await fleet.http(i).get('/stats/throttling').expect(200);
+      for (let i = 0; i < INSTANCES; i++) {
+        const stats = (await fleet.http(i).get('/stats/throttling').expect(200)).body;
+        expect(stats.byPolicy.expensive).toEqual({ allowed: 10, rejected: 20 });
+      }
     } finally {
       await fleet.close();
     }
