@@ -87,7 +87,10 @@ export class SoakClient {
     });
   }
 
-  /** One step of the steady mix: generate (repeated and new prompts), a session round, stats. */
+  /**
+   * One step of the steady mix: generate (repeated and new prompts), a session round, the
+   * rate-limited summarize, stats.
+   */
   async step(): Promise<void> {
     const roll = Math.random();
     if (roll < 0.4) {
@@ -99,7 +102,11 @@ export class SoakClient {
       if (sample.status !== 200 || !setCookie) return;
       await this.send('GET /profile', 'GET', '/profile', { cookie: setCookie });
       await this.send('POST /auth/logout', 'POST', '/auth/logout', { cookie: setCookie });
-    } else if (roll < 0.9) {
+    } else if (roll < 0.82) {
+      await this.send('POST /llm/summarize', 'POST', '/llm/summarize', {
+        body: { model: 'gpt-4o-mini', prompt: 'summarize the soak', max_tokens: 50 },
+      });
+    } else if (roll < 0.91) {
       await this.send('GET /stats', 'GET', '/stats');
     } else {
       await this.send('GET /stats/cache', 'GET', '/stats/cache');

@@ -77,7 +77,18 @@ async function measureRecovery(client: SoakClient, outage: Outage): Promise<void
 async function main(): Promise<void> {
   const redis = await RedisServer.start();
   const app = await createSampleApp(
-    { redisUrl: redis.url, sessionSecret: randomBytes(32).toString('base64url') },
+    {
+      redisUrl: redis.url,
+      sessionSecret: randomBytes(32).toString('base64url'),
+      // All the load comes from one address: the global and llm limits and the LLM budgets are
+      // raised so that they do not answer everything with 429; /llm/summarize keeps the
+      // sample's `expensive` 10/min, so the soak sees a limit at work (and its failure policy).
+      throttling: {
+        global: { limit: 1_000_000, ttlMs: 60_000 },
+        policies: { llm: { limit: 1_000_000, ttlMs: 60_000 } },
+        llm: { tokensPerMinute: 1_000_000_000, usdPerDay: 1_000_000 },
+      },
+    },
     false,
   );
   await app.listen(0, '127.0.0.1');

@@ -70,6 +70,7 @@ export class ThrottlingStats
   async snapshot(): Promise<ThrottlingStatsSnapshot> {
     if (!this.redis)
       return shape(fields(this.policies), fields(this.budgets), ranked(this.rejected));
+    if (this.offline()) throw new Error('Redis is not connected: throttling stats unavailable');
     await this.flush();
     const [policies, budgets, rejected] = (await this.redis
       .multi()
@@ -100,7 +101,8 @@ export class ThrottlingStats
   async flush(): Promise<void> {
     if (
       !this.redis ||
-      (this.policies.size === 0 && this.budgets.size === 0 && this.rejected.size === 0)
+      (this.policies.size === 0 && this.budgets.size === 0 && this.rejected.size === 0) ||
+      this.offline()
     )
       return;
     const { policies, budgets, rejected } = this;
@@ -132,6 +134,15 @@ export class ThrottlingStats
     } catch {
       // shutting down: nothing to do about it
     }
+  }
+
+  /**
+   * A disconnected node-redis client fails single commands at once but runs a MULTI through its
+   * next reconnection attempt (up to `maxReconnectDelayMs`): while it is known to be down, keep
+   * the counts batched and answer the snapshot at once instead.
+   */
+  private offline(): boolean {
+    return this.redis !== undefined && 'isReady' in this.redis && !this.redis.isReady;
   }
 
   private recordRejectedTrackerBy(tracker: string, n: number): void {
