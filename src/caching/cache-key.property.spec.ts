@@ -27,7 +27,12 @@ function reorder(value: unknown, order: number[]): unknown {
   // defineProperty keeps a "__proto__" key as data, as JSON.parse does.
   const out = {};
   for (const [k, v] of shuffled)
-    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }
 
