@@ -207,50 +207,53 @@ describe('sample app under fuzzing', () => {
     );
 
     /** `__Host-sid` values an attacker could send, none of them the issued cookie as issued. */
-    const forgedValue = fc.oneof(
-      headerText(),
-      // Well-formed ids never issued, signed with the real secret or not.
-      wellFormedId.map((id) => `s:${id}.${sign(id)}`),
-      fc.tuple(wellFormedId, b64url43).map(([id, sig]) => `s:${id}.${sig}`),
-      // Ids of another shape, properly signed.
-      otherShapeId.map((id) => `s:${id}.${sign(id)}`),
-      // The issued id with a wrong signature: another secret, random, tampered, missing.
-      fc.string({ minLength: 32 }).map((secret) => `s:${issuedId}.${sign(issuedId, secret)}`),
-      b64url43.map((sig) => `s:${issuedId}.${sig}`),
-      fc
-        .tuple(fc.nat(), fc.constantFrom(...'ABCxyz019+/'))
-        .map(([at, char]) => {
-          const i = at % issuedSignature.length;
-          const tampered = issuedSignature.slice(0, i) + char + issuedSignature.slice(i + 1);
-          return `s:${issuedId}.${tampered}`;
-        })
-        .filter((value) => value !== `s:${issuedId}.${issuedSignature}`),
-      fc.constantFrom(
-        `s:${issuedId}`,
-        `s:${issuedId}.`,
-        issuedId,
-        `${issuedId}.${issuedSignature}`,
-      ),
-      // The issued signature on a changed id.
-      wellFormedId.map((id) => `s:${id}.${issuedSignature}`),
-    );
+    const forgedValue = () =>
+      fc.oneof(
+        headerText(),
+        // Well-formed ids never issued, signed with the real secret or not.
+        wellFormedId.map((id) => `s:${id}.${sign(id)}`),
+        fc.tuple(wellFormedId, b64url43).map(([id, sig]) => `s:${id}.${sig}`),
+        // Ids of another shape, properly signed.
+        otherShapeId.map((id) => `s:${id}.${sign(id)}`),
+        // The issued id with a wrong signature: another secret, random, tampered, missing.
+        fc.string({ minLength: 32 }).map((secret) => `s:${issuedId}.${sign(issuedId, secret)}`),
+        b64url43.map((sig) => `s:${issuedId}.${sig}`),
+        fc
+          .tuple(fc.nat(), fc.constantFrom(...'ABCxyz019+/'))
+          .map(([at, char]) => {
+            const i = at % issuedSignature.length;
+            const tampered = issuedSignature.slice(0, i) + char + issuedSignature.slice(i + 1);
+            return `s:${issuedId}.${tampered}`;
+          })
+          .filter((value) => value !== `s:${issuedId}.${issuedSignature}`),
+        fc.constantFrom(
+          `s:${issuedId}`,
+          `s:${issuedId}.`,
+          issuedId,
+          `${issuedId}.${issuedSignature}`,
+        ),
+        // The issued signature on a changed id.
+        wellFormedId.map((id) => `s:${id}.${issuedSignature}`),
+      );
 
-    const cookieHeader = fc.oneof(
-      headerText(300),
-      forgedValue.map((v) => `__Host-sid=${encodeURIComponent(v)}`),
-      forgedValue.map((v) => `__Host-sid=${v}`),
-      fc
-        .tuple(forgedValue, headerText(40))
-        .map(([v, other]) => `__Host-sid=${encodeURIComponent(v)}; other=${other}`),
-      // The issued cookie under names the module does not read.
-      fc
-        .constantFrom('sid', '__host-sid', 'Host-sid', '__Secure-sid', '__Host-sid2')
-        .map((name) => `${name}=${encodeURIComponent(`s:${issuedId}.${issuedSignature}`)}`),
-    );
+    // Built once the cookie is issued (the arbitraries use its id and signature).
+    const cookieHeader = () =>
+      fc.oneof(
+        headerText(300),
+        forgedValue().map((v) => `__Host-sid=${encodeURIComponent(v)}`),
+        forgedValue().map((v) => `__Host-sid=${v}`),
+        fc
+          .tuple(forgedValue(), headerText(40))
+          .map(([v, other]) => `__Host-sid=${encodeURIComponent(v)}; other=${other}`),
+        // The issued cookie under names the module does not read.
+        fc
+          .constantFrom('sid', '__host-sid', 'Host-sid', '__Secure-sid', '__Host-sid2')
+          .map((name) => `${name}=${encodeURIComponent(`s:${issuedId}.${issuedSignature}`)}`),
+      );
 
     it('never authenticates GET /profile with a forged, tampered or malformed cookie, and never creates a session key', async () => {
       await fc.assert(
-        fc.asyncProperty(cookieHeader, async (cookie) => {
+        fc.asyncProperty(cookieHeader(), async (cookie) => {
           const res = await request(app.getHttpServer())
             .get('/profile')
             .set(HTTPS)

@@ -21,7 +21,8 @@ function reorder(value: unknown, order: number[]): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value);
   const shuffled = entries
-    .map((entry, i) => ({ entry, rank: order[i % Math.max(order.length, 1)] ?? i }))
+    // Ties in `order` fall back to the reverse of the original order.
+    .map((entry, i) => ({ entry, rank: (order[i % order.length] ?? 0) * 1e6 - i }))
     .sort((a, b) => a.rank - b.rank)
     .map(({ entry: [k, v] }) => [k, reorder(v, order)] as const);
   // defineProperty keeps a "__proto__" key as data, as JSON.parse does.
