@@ -66,6 +66,28 @@ function sameMeaning(a: unknown, b: unknown): boolean {
   return isDeepStrictEqual(plain(a), plain(b));
 }
 
+/**
+ * Edits a value in place somewhere along `path` (each number picks a child): sets a leaf,
+ * adds a field, removes one, or appends a character to a string.
+ */
+function applyEdit(root: Record<string, unknown>, path: number[], edit: string, value: unknown) {
+  let parent: Record<string, unknown> | unknown[] = root;
+  let at: string | number = Object.keys(root)[path[0]! % Object.keys(root).length]!;
+  for (const step of path.slice(1)) {
+    const child: unknown = (parent as Record<string | number, unknown>)[at];
+    if (typeof child !== 'object' || child === null) break;
+    const keys = Array.isArray(child) ? child.map((_, i) => i) : Object.keys(child);
+    if (keys.length === 0) break;
+    parent = child as Record<string, unknown> | unknown[];
+    at = keys[step % keys.length]!;
+  }
+  const target = parent as Record<string | number, unknown>;
+  if (edit === 'remove' && !Array.isArray(parent)) delete target[at];
+  else if (edit === 'add' && !Array.isArray(parent)) target[`${String(at)}_added`] = value;
+  else if (edit === 'append' && typeof target[at] === 'string') target[at] += 'x';
+  else target[at] = value;
+}
+
 /** Keys that would name `Object.prototype` members or pollute it if handled carelessly. */
 const trickyKey = fc.constantFrom(
   '__proto__',
@@ -145,6 +167,23 @@ describe('cache key (property-based)', () => {
       fc.property(json, json, (a, b) => {
         expect(key({ p: a }) === key({ p: b })).toBe(sameMeaning(a, b));
       }),
+      RUNS,
+    );
+  });
+
+  it('gives another key for any small edit deep inside a request (leaf, added or removed field)', () => {
+    fc.assert(
+      fc.property(
+        semanticFields,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom('set', 'add', 'remove', 'append'),
+        json,
+        (request, path, edit, value) => {
+          const edited = structuredClone(request) as Record<string, unknown>;
+          applyEdit(edited, path, edit, value);
+          expect(key(edited) === key(request)).toBe(sameMeaning(edited, request));
+        },
+      ),
       RUNS,
     );
   });
