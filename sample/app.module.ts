@@ -1,10 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CachingModule, RedisModule, SessionModule, StatsModule } from '../src';
+import { CachingModule, RedisModule, SessionModule, StatsModule, ThrottlingModule } from '../src';
 import { AuthController } from './auth/auth.controller';
 import { sampleSessionSecret } from './auth/session-secret';
 import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
 import type { SampleOptions } from './sample-options';
+import { sampleThrottlingOptions } from './throttling.config';
 
 @Module({})
 export class AppModule {
@@ -24,6 +25,7 @@ export class AppModule {
           ...options.session,
         }),
         LlmModule,
+        ThrottlingModule.forRoot({ ...sampleThrottlingOptions(), ...options.throttling }),
         // GET /stats, /stats/cache, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them
         // and enables reset.
         StatsModule.forRoot({ token: options.statsToken }),

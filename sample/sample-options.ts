@@ -1,4 +1,4 @@
-import type { CachingModuleOptions, SessionModuleOptions } from '../src';
+import type { CachingModuleOptions, SessionModuleOptions, ThrottlingModuleOptions } from '../src';
 
 /** How the sample app is put together; read from the environment by `main.ts`. */
 export interface SampleOptions {
@@ -14,6 +14,8 @@ export interface SampleOptions {
   cachePartitionSecret?: string;
   /** Extra CachingModule options (tests). */
   caching?: CachingModuleOptions;
+  /** Overrides of the sample's rate limits (merged over `sampleThrottlingOptions()`), e.g. a key prefix per test. */
+  throttling?: ThrottlingModuleOptions;
 }
 
 export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SampleOptions {

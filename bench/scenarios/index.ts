@@ -3,11 +3,13 @@ import { baselineScenarios } from './baseline.scenarios';
 import { cachingScenarios } from './caching.scenarios';
 import { sessionScenarios } from './session.scenarios';
 import { statsScenarios } from './stats.scenarios';
+import { throttlingScenarios } from './throttling.scenarios';
 
 /** Every scenario of `npm run bench`, in table order. The first is the baseline. */
 export const scenarios: Scenario[] = [
   ...baselineScenarios,
   ...cachingScenarios,
+  ...throttlingScenarios,
   ...sessionScenarios,
   ...statsScenarios,
 ];

@@ -1,0 +1,74 @@
+import { estimateTokens, readUsage, type LlmUsage } from '../llm/llm-usage';
+import { responseText } from '../llm/llm-response';
+import type { PriceTable } from '../llm/llm-pricing';
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const positiveNumber = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+
+/** What a request is expected to cost before the LLM answers. */
+export interface Reservation {
+  model: string;
+  promptTokens: number;
+  maxTokens: number;
+  tokens: number;
+  usd: number;
+}
+
+/**
+ * The reservation of an LLM request body (OpenAI, Anthropic or Gemini shape): the prompt
+ * estimated from its text plus the completion cap it asks for (`max_tokens`,
+ * `max_completion_tokens`, `max_output_tokens`, `generationConfig.maxOutputTokens`).
+ */
+export function reserveFor(
+  body: unknown,
+  defaults: { defaultMaxTokens: number; defaultModel: string },
+  pricing: PriceTable,
+): Reservation {
+  const b = isObject(body) ? body : {};
+  const prompt = b.messages ?? b.prompt ?? b.input ?? b.contents ?? b.system ?? '';
+  const promptTokens = estimateTokens(typeof prompt === 'string' ? prompt : JSON.stringify(prompt));
+  const generation = isObject(b.generationConfig) ? b.generationConfig : {};
+  const maxTokens =
+    positiveNumber(b.max_tokens) ??
+    positiveNumber(b.max_completion_tokens) ??
+    positiveNumber(b.max_output_tokens) ??
+    positiveNumber(generation.maxOutputTokens) ??
+    defaults.defaultMaxTokens;
+  const model = typeof b.model === 'string' && b.model ? b.model : defaults.defaultModel;
+  const usage: LlmUsage = {
+    inputTokens: promptTokens,
+    cachedInputTokens: 0,
+    outputTokens: maxTokens,
+    estimated: true,
+  };
+  return {
+    model,
+    promptTokens,
+    maxTokens,
+    tokens: promptTokens + maxTokens,
+    usd: pricing.cost(model, usage),
+  };
+}
+
+/** The real cost of a response: its reported usage, or an estimate from its text. */
+export function actualCost(
+  response: unknown,
+  reservation: Reservation,
+  pricing: PriceTable,
+): { tokens: number; usd: number } {
+  const usage = readUsage(response) ?? {
+    inputTokens: reservation.promptTokens,
+    cachedInputTokens: 0,
+    outputTokens: estimateTokens(responseText(response)),
+    estimated: true,
+  };
+  const model =
+    isObject(response) && typeof response.model === 'string' ? response.model : reservation.model;
+  return {
+    tokens: usage.inputTokens + usage.cachedInputTokens + usage.outputTokens,
+    usd: pricing.cost(model, usage),
+  };
+}

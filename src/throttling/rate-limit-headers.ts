@@ -1,0 +1,48 @@
+import type { Response } from 'express';
+import type { HeaderStyle } from './throttling-options.interface';
+
+/** One request policy's figures for the response headers. */
+export interface HeaderPolicy {
+  name: string;
+  limit: number;
+  windowMs: number;
+  remaining: number;
+  resetMs: number;
+}
+
+const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
+// A structured-field string: quotes and backslashes escaped, other characters kept printable.
+const sfString = (value: string): string =>
+  `"${value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, '?')}"`;
+
+/**
+ * Writes `X-RateLimit-Limit/Remaining/Reset` (the tightest policy: fewest remaining) and the
+ * IETF fields of draft-ietf-httpapi-ratelimit-headers-11, one list member per policy:
+ * `RateLimit-Policy: "llm";q=20;w=60` and `RateLimit: "llm";r=19;t=3`.
+ */
+export function writeRateLimitHeaders(
+  res: Response,
+  style: HeaderStyle,
+  policies: HeaderPolicy[],
+): void {
+  if (style === 'none' || policies.length === 0) return;
+  if (style === 'legacy' || style === 'both') {
+    let tightest = policies[0]!;
+    for (const p of policies) if (p.remaining < tightest.remaining) tightest = p;
+    res.setHeader('X-RateLimit-Limit', String(tightest.limit));
+    res.setHeader('X-RateLimit-Remaining', String(tightest.remaining));
+    res.setHeader('X-RateLimit-Reset', String(seconds(tightest.resetMs)));
+  }
+  if (style === 'ietf' || style === 'both') {
+    res.setHeader(
+      'RateLimit-Policy',
+      policies.map((p) => `${sfString(p.name)};q=${p.limit};w=${seconds(p.windowMs)}`).join(', '),
+    );
+    res.setHeader(
+      'RateLimit',
+      policies
+        .map((p) => `${sfString(p.name)};r=${p.remaining};t=${seconds(p.resetMs)}`)
+        .join(', '),
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import type { Response } from 'express';
+
+/** A violated policy as the 429 body names it. */
+export interface ViolatedPolicy {
+  name: string;
+  kind: 'requests' | 'tokens' | 'usd';
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * The 429 answer: `Retry-After` and an RFC 9457 `application/problem+json` body naming the
+ * violated policies (Nest's Express adapter keeps a `+json` content type it finds set).
+ */
+export function tooManyRequests(
+  res: Response,
+  message: string,
+  violated: ViolatedPolicy[],
+  retryAfterSeconds: number,
+): HttpException {
+  res.setHeader('Retry-After', String(retryAfterSeconds));
+  res.setHeader('Content-Type', 'application/problem+json');
+  return new HttpException(
+    {
+      type: 'about:blank',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: message,
+      policies: violated.map((p) => ({
+        name: p.name,
+        kind: p.kind,
+        limit: p.limit,
+        windowSeconds: Math.ceil(p.windowMs / 1000),
+      })),
+      retryAfterSeconds,
+    },
+    HttpStatus.TOO_MANY_REQUESTS,
+  );
+}
+
+/** The 503 of a `closed` policy while Redis is away, also as problem+json. */
+export function rateLimitingUnavailable(res: Response): HttpException {
+  res.setHeader('Content-Type', 'application/problem+json');
+  return new HttpException(
+    {
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'Rate limiting is unavailable, retry shortly.',
+    },
+    HttpStatus.SERVICE_UNAVAILABLE,
+  );
+}

@@ -1,0 +1,143 @@
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import {
+  incrementAsThrottlerStorage,
+  type ThrottlerStorageRecord,
+} from './throttler-storage.adapter';
+import { RedisScript, type RedisScriptReply } from '../redis/redis-script';
+import type { RedisConnection } from '../redis/redis.types';
+import { CONSUME_LUA, SETTLE_LUA } from './gcra.lua';
+import {
+  leaseKeyOf,
+  leaseMember,
+  type CheckResult,
+  type ConsumeResult,
+  type SettleItem,
+  type ThrottleCheck,
+  type ThrottleStore,
+} from './throttle-store.interface';
+
+const consumeScript = new RedisScript(CONSUME_LUA);
+const settleScript = new RedisScript(SETTLE_LUA);
+
+const tagOf = (key: string): string => key.slice(key.indexOf('{'), key.indexOf('}') + 1);
+
+/** Indexes of the items, grouped by the hash tag of their key (one group per slot). */
+function groupByTag(keys: string[]): number[][] {
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    const tag = tagOf(key);
+    const group = groups.get(tag);
+    if (group) group.push(i);
+    else groups.set(tag, [i]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * GCRA in Redis: every check of a request in ONE EVALSHA, all or nothing. On a Cluster, checks
+ * whose keys carry different trackers live in different slots: they are evaluated one call
+ * per tracker, and if a later call rejects, the earlier admissions are refunded.
+ *
+ * @example
+ * const store = new RedisThrottleStore(redis);
+ * // or as the storage of a plain ThrottlerModule:
+ * ThrottlerModule.forRootAsync({
+ *   inject: [REDIS_CLIENT],
+ *   useFactory: (redis: RedisConnection) => ({ throttlers, storage: new RedisThrottleStore(redis) }),
+ * });
+ * const { allowed } = await store.consume([{ key: 'rl:{abc}:llm', limit: 20, periodMs: 60_000, cost: 1 }]);
+ */
+export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
+  private readonly cluster: boolean;
+
+  constructor(private readonly redis: RedisConnection) {
+    this.cluster = 'masters' in redis;
+  }
+
+  /**
+   * `@nestjs/throttler`'s storage contract, so this store can back a plain `ThrottlerModule`.
+   * `ttl` is in ms (as `@nestjs/throttler` passes it); `timeToExpire` comes back in seconds.
+   */
+  increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return incrementAsThrottlerStorage(this, key, ttl, limit, 'rl:nest:');
+  }
+
+  async consume(checks: ThrottleCheck[]): Promise<ConsumeResult> {
+    if (!this.cluster) return this.consumeOne(checks);
+    const groups = groupByTag(checks.map((c) => c.key));
+    if (groups.length === 1) return this.consumeOne(checks);
+    const results: CheckResult[] = new Array<CheckResult>(checks.length);
+    const admitted: number[] = [];
+    for (const indexes of groups) {
+      const answer = await this.consumeOne(indexes.map((i) => checks[i]!));
+      indexes.forEach((i, j) => (results[i] = answer.results[j]!));
+      if (!answer.allowed) {
+        await this.settle(
+          admitted.map((i) => {
+            const c = checks[i]!;
+            return {
+              key: c.key,
+              limit: c.limit,
+              periodMs: c.periodMs,
+              reserved: c.cost,
+              actual: 0,
+              leaseId: c.lease?.id,
+            };
+          }),
+        );
+        return {
+          allowed: false,
+          results: results.map(
+            (r) => r ?? { remaining: 0, resetMs: 0, retryAfterMs: 0, passed: true },
+          ),
+        };
+      }
+      admitted.push(...indexes);
+    }
+    return { allowed: true, results };
+  }
+
+  async settle(items: SettleItem[]): Promise<void> {
+    if (items.length === 0) return;
+    const groups = this.cluster
+      ? groupByTag(items.map((item) => item.key)).map((indexes) => indexes.map((i) => items[i]!))
+      : [items];
+    for (const group of groups) {
+      await settleScript.run(
+        this.redis,
+        group.flatMap((item) => [item.key, leaseKeyOf(item.key)]),
+        group.flatMap((item) => [
+          String(item.limit),
+          String(item.periodMs),
+          String(item.reserved),
+          String(item.actual),
+          item.leaseId === undefined ? '' : leaseMember(item.leaseId, item.reserved),
+        ]),
+      );
+    }
+  }
+
+  private async consumeOne(checks: ThrottleCheck[]): Promise<ConsumeResult> {
+    const reply = (await consumeScript.run(
+      this.redis,
+      checks.flatMap((c) => [c.key, leaseKeyOf(c.key)]),
+      checks.flatMap((c) => [
+        String(c.limit),
+        String(c.periodMs),
+        String(c.cost),
+        c.lease?.id ?? '',
+        String(c.lease?.ttlMs ?? 0),
+      ]),
+    )) as RedisScriptReply[];
+    const n = (i: number): number => Number(reply[i]);
+    return {
+      allowed: n(0) === 1,
+      results: checks.map((_, i) => ({
+        remaining: n(1 + i * 4),
+        resetMs: n(2 + i * 4),
+        retryAfterMs: n(3 + i * 4),
+        passed: n(4 + i * 4) === 1,
+      })),
+    };
+  }
+}

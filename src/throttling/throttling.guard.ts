@@ -1,0 +1,237 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
+import type { PriceTable } from '../llm/llm-pricing';
+import { reserveFor } from './budget-reservation';
+import { rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
+import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
+import { hashedTracker, trackerValue } from './request-tracker';
+import { planRoute, priceTableOf, type RoutePlan } from './route-plan';
+import {
+  BUDGET_LEASES,
+  MICRO_USD,
+  RESOLVED_THROTTLING_OPTIONS,
+} from './throttling.internal-constants';
+import type { ResolvedThrottlingOptions } from './throttling-options';
+import type { LimitReachedDetail, Tracker } from './throttling-options.interface';
+import { ThrottlingService, type PolicyCheck } from './throttling.service';
+import { ThrottlingStats } from './throttling-stats.service';
+import type { BudgetLeases } from './budget-leases';
+
+interface Entry {
+  name: string;
+  kind: 'requests' | 'tokens' | 'usd';
+  tracker: string;
+  windowMs: number;
+  limit: number;
+}
+
+/**
+ * The guard of ThrottlingModule (registered globally by the module): evaluates the global
+ * limit, `@RateLimit` policies and `@LLMThrottle` limits and budgets of a request in one
+ * store call, writes the rate-limit headers, and answers 429 `application/problem+json`.
+ * Extend it and override `trackerOf` to derive trackers differently.
+ *
+ * @example
+ * class TenantThrottlingGuard extends ThrottlingGuard {
+ *   protected trackerOf(req: Request, tracker: Tracker) {
+ *     return req.headers['x-tenant'] ? `tenant:${req.headers['x-tenant']}` : super.trackerOf(req, tracker);
+ *   }
+ * }
+ */
+@Injectable()
+export class ThrottlingGuard implements CanActivate, OnModuleInit {
+  private readonly plans = new WeakMap<object, Map<object, RoutePlan>>();
+  private readonly pricing: PriceTable;
+  private readonly logger = new Logger('ThrottlingModule');
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(RESOLVED_THROTTLING_OPTIONS) private readonly options: ResolvedThrottlingOptions,
+    private readonly throttling: ThrottlingService,
+    private readonly stats: ThrottlingStats,
+    @Optional() private readonly discovery?: DiscoveryService,
+    @Optional() private readonly scanner?: MetadataScanner,
+    @Optional() @Inject(LLM_CACHE_PROBE) private readonly cacheProbe?: LlmCacheProbe,
+  ) {
+    this.pricing = priceTableOf(options);
+  }
+
+  /** Resolves every route's decorators at start-up, so an unknown policy name fails the boot. */
+  onModuleInit(): void {
+    if (!this.discovery || !this.scanner) return;
+    for (const wrapper of this.discovery.getControllers()) {
+      const instance = wrapper.instance as object | undefined;
+      if (!instance) continue;
+      const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const handler = prototype[method];
+        if (typeof handler === 'function') this.planOf(handler, instance.constructor);
+      }
+    }
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const plan = this.planOf(context.getHandler(), context.getClass());
+    if (plan.requests.length === 0 && !plan.llm) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const llm = plan.llm;
+    if (llm && !llm.countCacheHits && this.cacheProbe && (await this.cacheProbe.willHit(context))) {
+      // A cache hit calls no LLM: it consumes none of this route's limits or budgets.
+      return true;
+    }
+
+    const trackers = new Map<Tracker, string>();
+    const trackerFor = (by: Tracker): string => {
+      let hashed = trackers.get(by);
+      if (hashed === undefined) trackers.set(by, (hashed = hashedTracker(this.trackerOf(req, by))));
+      return hashed;
+    };
+    const prefix = this.options.keyPrefix;
+    const checks: PolicyCheck[] = [];
+    const entries: Entry[] = [];
+    const push = (entry: Entry, check: Omit<PolicyCheck, 'key' | 'policy'>): void => {
+      entries.push(entry);
+      checks.push({
+        ...check,
+        policy: entry.name,
+        key: `${prefix}{${entry.tracker}}:${entry.name}`,
+      });
+    };
+    for (const p of llm ? [...plan.requests, llm.request] : plan.requests) {
+      const tracker = trackerFor(p.by);
+      push(
+        { name: p.name, kind: 'requests', tracker, windowMs: p.ttlMs, limit: p.limit },
+        { limit: p.limit, periodMs: p.ttlMs, cost: 1, onRedisError: p.onRedisError },
+      );
+    }
+    const reservation = llm?.budgets.length ? reserveFor(req.body, llm, this.pricing) : undefined;
+    const leaseId = reservation ? randomUUID() : undefined;
+    for (const b of llm?.budgets ?? []) {
+      const cost =
+        b.kind === 'tokens' ? reservation!.tokens : Math.ceil(reservation!.usd * MICRO_USD);
+      push(
+        {
+          name: b.name,
+          kind: b.kind,
+          tracker: trackerFor(b.by),
+          windowMs: b.periodMs,
+          limit: b.limit,
+        },
+        {
+          limit: b.limit,
+          periodMs: b.periodMs,
+          cost,
+          onRedisError: b.onRedisError,
+          lease: { id: leaseId!, ttlMs: this.options.llm.leaseTtlMs },
+        },
+      );
+    }
+
+    const outcome = await this.throttling.consume(checks);
+    if (outcome.unavailable) throw rateLimitingUnavailable(res);
+    const headers: HeaderPolicy[] = [];
+    entries.forEach((entry, i) => {
+      const result = outcome.results[i];
+      if (entry.kind === 'requests') {
+        if (outcome.stores[i] !== 'skipped') this.stats.recordPolicy(entry.name, outcome.allowed);
+        if (result)
+          headers.push({
+            name: entry.name,
+            limit: entry.limit,
+            windowMs: entry.windowMs,
+            remaining: result.remaining,
+            resetMs: result.resetMs,
+          });
+      } else if (result && !result.passed) {
+        this.stats.recordBudget(entry.name, 0, true);
+      }
+    });
+    writeRateLimitHeaders(res, this.options.headers, headers);
+    if (!outcome.allowed)
+      await this.reject(
+        context,
+        res,
+        entries,
+        outcome.results.map((r) => r ?? undefined),
+      );
+    if (reservation && llm) {
+      const leases: BudgetLeases = {
+        reservation,
+        stores: [],
+        items: [],
+      };
+      entries.forEach((entry, i) => {
+        if (entry.kind === 'requests') return;
+        const check = checks[i]!;
+        leases.items.push({
+          name: entry.name,
+          kind: entry.kind,
+          key: check.key,
+          limit: check.limit,
+          periodMs: check.periodMs,
+          reserved: check.cost,
+          leaseId,
+        });
+        leases.stores.push(outcome.stores[i]!);
+      });
+      (req as Request & { [BUDGET_LEASES]?: BudgetLeases })[BUDGET_LEASES] = leases;
+    }
+    return true;
+  }
+
+  /** The raw tracker value of a request (hashed before use). Override to customise. */
+  protected trackerOf(req: Request, tracker: Tracker): string {
+    return trackerValue(req, tracker, this.options);
+  }
+
+  private async reject(
+    context: ExecutionContext,
+    res: Response,
+    entries: Entry[],
+    results: ({ passed: boolean; retryAfterMs: number } | undefined)[],
+  ): Promise<never> {
+    const violated = entries.filter((_, i) => results[i] && !results[i].passed);
+    const retryAfterMs = Math.max(0, ...results.map((r) => (r && !r.passed ? r.retryAfterMs : 0)));
+    const detail: LimitReachedDetail = {
+      policies: violated.map((e) => e.name),
+      retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      tracker: violated[0]?.tracker ?? '',
+    };
+    for (const e of violated) this.stats.recordRejectedTracker(e.tracker);
+    if (this.options.onLimitReached) {
+      try {
+        await this.options.onLimitReached(context, detail);
+      } catch (error) {
+        this.logger.error(
+          `onLimitReached threw: ${error instanceof Error ? error.message : 'error'}`,
+        );
+      }
+    }
+    throw tooManyRequests(res, this.options.message, violated, detail.retryAfterSeconds);
+  }
+
+  private planOf(handler: object, controller: object): RoutePlan {
+    let byController = this.plans.get(handler);
+    if (!byController) this.plans.set(handler, (byController = new Map()));
+    let plan = byController.get(controller);
+    if (!plan) {
+      const name = `${(controller as { name?: string }).name ?? 'controller'}.${(handler as { name?: string }).name ?? 'handler'}`;
+      plan = planRoute(this.reflector, [handler, controller], this.options, name);
+      byController.set(controller, plan);
+    }
+    return plan;
+  }
+}

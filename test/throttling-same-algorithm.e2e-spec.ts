@@ -1,0 +1,83 @@
+import { MemoryThrottleStore, RedisThrottleStore, type ThrottleCheck } from '../src';
+import { inspectClient, uniquePrefix } from './support/test-redis';
+
+describe('GCRA: the memory store and the Redis script agree', () => {
+  it('gives the same decisions and remaining counts for the same sequence of checks', async () => {
+    const redis = await inspectClient();
+    const prefix = uniquePrefix('throttle-same');
+    const stores = [new MemoryThrottleStore(), new RedisThrottleStore(redis)];
+    // Long periods: the few ms between the two stores' clocks do not change a decision.
+    const a = (cost = 1): ThrottleCheck => ({
+      key: `${prefix}{t}:a`,
+      limit: 7,
+      periodMs: 3_600_000,
+      cost,
+    });
+    const b = (cost = 1): ThrottleCheck => ({
+      key: `${prefix}{t}:b`,
+      limit: 3,
+      periodMs: 3_600_000,
+      cost,
+    });
+    const budget = (cost: number, id: string): ThrottleCheck => ({
+      key: `${prefix}{t}:tokens`,
+      limit: 1000,
+      periodMs: 3_600_000,
+      cost,
+      lease: { id, ttlMs: 3_600_000 },
+    });
+    const steps: ThrottleCheck[][] = [
+      [a(), b()],
+      [a(), b()],
+      [a(), b(2)],
+      [a(2), b()],
+      [a(5)],
+      [a()],
+      [budget(600, 'l1')],
+      [budget(600, 'l2')],
+      [budget(400, 'l3'), a()],
+    ];
+    const transcripts = [];
+    for (const store of stores) {
+      const transcript = [];
+      for (const step of steps) {
+        const answer = await store.consume(step);
+        transcript.push({
+          allowed: answer.allowed,
+          results: answer.results.map((r) => [r.remaining, r.passed]),
+        });
+      }
+      await store.settle([
+        {
+          key: `${prefix}{t}:tokens`,
+          limit: 1000,
+          periodMs: 3_600_000,
+          reserved: 600,
+          actual: 100,
+          leaseId: 'l1',
+        },
+      ]);
+      const after = await store.consume([budget(800, 'l4')]);
+      transcript.push({
+        allowed: after.allowed,
+        results: after.results.map((r) => [r.remaining, r.passed]),
+      });
+      transcripts.push(transcript);
+    }
+    expect(transcripts[1]).toEqual(transcripts[0]);
+    // Both outcomes occur; the settlement (600 -> 100) leaves 500 used, so 800 more is refused.
+    expect(transcripts[0]!.map((t) => t.allowed)).toEqual([
+      true,
+      true,
+      false,
+      true,
+      false,
+      true,
+      true,
+      false,
+      true,
+      false,
+    ]);
+    redis.destroy();
+  });
+});
