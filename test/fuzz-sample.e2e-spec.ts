@@ -17,6 +17,14 @@ async function sampleApp(prefix: string): Promise<INestApplication> {
     sessionSecret: TEST_SECRET,
     session: { prefix },
     caching: { keyPrefix: `${prefix}llm` },
+    // Limits high enough that every run reaches the handler; the guard still runs (and
+    // estimates each body's tokens).
+    throttling: {
+      keyPrefix: `${prefix}rl:`,
+      global: { limit: 1_000_000, ttlMs: 60_000 },
+      policies: { llm: { limit: 1_000_000, ttlMs: 60_000 } },
+      llm: { tokensPerMinute: 1e12, usdPerDay: 1e9 },
+    },
   });
   (app as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');
   return app;
@@ -159,6 +167,19 @@ describe('sample app under fuzzing', () => {
       );
     });
 
+    it('answers 400, not 500, to a message nested 5000 levels deep (found by this spec)', async () => {
+      // The throttling guard estimated the prompt with JSON.stringify, which overflows the stack
+      // on a body JSON.parse accepts; see src/throttling/budget-reservation.spec.ts.
+      const depth = 5000;
+      const content = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      const res = await post(
+        `{"model":"m","messages":[{"role":"user","content":${content}}]}`,
+        'application/json',
+      );
+      expect(res.status).toBe(400);
+      expect(res.body.message).toContain('nests deeper than');
+    });
+
     it('still answers a valid request after the fuzzing (200)', async () => {
       const res = await post(
         JSON.stringify({ model: 'gpt-4o-mini', prompt: 'after the storm' }),
@@ -177,9 +198,10 @@ describe('sample app under fuzzing', () => {
 
     const sign = (value: string, secret = TEST_SECRET) =>
       createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
-    // Session data and per-user indexes (the `{stats}` counters are written beside requests).
+    // Session data and per-user indexes (not the rate-limit counters, nor the `{stats}` counters
+    // written beside requests).
     const keysNow = async () =>
-      (await redis.keys(`${prefix}*`)).filter((key) => !key.includes('{stats}')).sort();
+      (await redis.keys(`${prefix}{*`)).filter((key) => !key.includes('{stats}')).sort();
 
     beforeAll(async () => {
       prefix = uniquePrefix('fuzz-cookie');

@@ -62,12 +62,20 @@ describe('security checklist', () => {
     await server.stop();
   });
 
+  let apps = 0;
   async function sample(
     options: SampleOptions = {},
     logger: boolean | LoggerService = false,
   ): Promise<NestExpressApplication> {
     const app = await createSampleApp(
-      { redisUrl: server.url, sessionSecret: TEST_SECRET, statsToken: STATS_TOKEN, ...options },
+      {
+        redisUrl: server.url,
+        sessionSecret: TEST_SECRET,
+        statsToken: STATS_TOKEN,
+        // The sample's own limits, with counters of this app's own (no test spends another's).
+        throttling: { keyPrefix: `rl-${++apps}:` },
+        ...options,
+      },
       logger,
     );
     app.set('trust proxy', 'loopback');
@@ -521,6 +529,12 @@ describe('security checklist', () => {
       const keys = (await allKeys()).join('\n');
       for (const secret of sessionSecrets()) expect(keys).not.toContain(secret);
       expect(keys).not.toMatch(/u-alice|u-bob|alice|bob/);
+    });
+
+    it('no client address in any Redis key (throttling trackers are hashed)', async () => {
+      const keys = await allKeys();
+      expect(keys.some((key) => key.startsWith('rl-'))).toBe(true); // the limits did count
+      expect(keys.join('\n')).not.toMatch(/127\.0\.0\.1|::1|::ffff/);
     });
 
     it('no prompt text in any log line', () => {
