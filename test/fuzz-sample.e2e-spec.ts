@@ -304,4 +304,55 @@ describe('sample app under fuzzing', () => {
         .expect(401);
     });
   });
+
+  describe('rate-limit tracker behind one trusted proxy', () => {
+    const LIMIT = 4;
+    let app: INestApplication;
+    beforeAll(async () => {
+      app = await startSampleApp({
+        redisUrl: testRedisUrl(),
+        sessionSecret: TEST_SECRET,
+        throttling: {
+          keyPrefix: uniquePrefix('fuzz-xff'),
+          trustProxy: 1,
+          global: false,
+          policies: { llm: { limit: LIMIT, ttlMs: 60_000 } },
+        },
+      });
+    });
+    afterAll(() => app.close());
+
+    /** What a client can write into X-Forwarded-For before the trusted proxy appends to it. */
+    const spoofed = fc.oneof(
+      headerText(60),
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.array(fc.ipV4(), { maxLength: 4 }).map((ips) => ips.join(', ')),
+    );
+    let client = 0;
+
+    it('limits a client by the address the trusted proxy saw, however it rotates spoofed X-Forwarded-For entries', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(spoofed, { minLength: LIMIT + 1, maxLength: LIMIT + 1 }),
+          async (prefixes) => {
+            // A fresh client address per run (the proxy appends it), so runs do not share counters.
+            client++;
+            const address = `10.${(client >> 8) & 255}.${client & 255}.7`;
+            const statuses: number[] = [];
+            for (const prefix of prefixes) {
+              const res = await request(app.getHttpServer())
+                .post('/llm/generate')
+                .set('X-Forwarded-For', prefix ? `${prefix}, ${address}` : address)
+                // A new prompt each time: cache hits do not count against LLM limits.
+                .send({ model: 'gpt-4o-mini', prompt: `${address} q${statuses.length}` });
+              statuses.push(res.status);
+            }
+            expect(statuses).toEqual([...Array<number>(LIMIT).fill(200), 429]);
+          },
+        ),
+        { ...RUNS, numRuns: 40 },
+      );
+    });
+  });
 });
