@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ApiCacheClient } from '../src';
-import { startSampleApp } from './support/sample-app';
+import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { testRedisUrl, uniquePrefix } from './support/test-redis';
 
 /** A local stand-in for the GitHub API that answers If-None-Match with 304. */
@@ -51,6 +51,7 @@ describe.each([
     app = await startSampleApp({
       ...storeOptions(),
       caching: { keyPrefix: uniquePrefix('cache-api') },
+      throttling: relaxedThrottling(),
     });
   });
   afterEach(async () => {

@@ -1,11 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { LlmProvider } from '../sample/llm/llm-provider';
-import { startSampleApp } from './support/sample-app';
+import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { testRedisUrl, uniquePrefix } from './support/test-redis';
 
 async function listening(keyPrefix: string): Promise<{ app: NestExpressApplication; url: string }> {
-  const app = await startSampleApp({ redisUrl: testRedisUrl(), caching: { keyPrefix } });
+  const app = await startSampleApp({
+    redisUrl: testRedisUrl(),
+    caching: { keyPrefix },
+    throttling: relaxedThrottling(),
+  });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}/llm/generate` };

@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DEFAULT_PRICES, PriceTable } from '../src/llm/llm-pricing';
 import { LlmProvider } from '../sample/llm/llm-provider';
-import { startSampleApp } from './support/sample-app';
+import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
 
 const body = {
@@ -27,6 +27,7 @@ describe.each([
     app = await startSampleApp({
       ...storeOptions(),
       caching: { keyPrefix: uniquePrefix('cache-sample') },
+      throttling: relaxedThrottling(),
     });
   });
   afterEach(() => app.close());
@@ -127,7 +128,11 @@ describe.each([
 describe('CachingModule keys in Redis', () => {
   it('keeps no prompt text in keys and a fixed key length, for a 1 MB prompt, deep nesting and __proto__ keys', async () => {
     const prefix = uniquePrefix('cache-keys');
-    const app = await startSampleApp({ redisUrl: testRedisUrl(), caching: { keyPrefix: prefix } });
+    const app = await startSampleApp({
+      redisUrl: testRedisUrl(),
+      caching: { keyPrefix: prefix },
+      throttling: relaxedThrottling(),
+    });
     const redis = await inspectClient();
     try {
       const huge = { model: 'gpt-4o-mini', prompt: 'secret-prompt '.repeat(75_000) };

@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LlmProvider } from '../sample/llm/llm-provider';
-import { startSampleApp } from './support/sample-app';
+import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { testRedisUrl, uniquePrefix } from './support/test-redis';
 
 const dataOf = (text: string): string[] =>
@@ -25,6 +25,7 @@ describe.each([
     app = await startSampleApp({
       ...storeOptions(),
       caching: { keyPrefix: uniquePrefix('cache-stream') },
+      throttling: relaxedThrottling(),
     });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/llm/generate`;

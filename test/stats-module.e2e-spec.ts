@@ -478,9 +478,11 @@ describe('StatsModule edge cases', () => {
         .get('/stats')
         .auth('sample-stats-token-0123', { type: 'bearer' })
         .expect(200);
-      // The sample imports CachingModule and SessionModule: their sections are found by discovery.
+      // The sample imports CachingModule, ThrottlingModule and SessionModule: their sections
+      // are found by discovery.
       expect(body).toMatchObject({
         cache: { hits: 0, misses: 0, hitRate: 0, estimatedSavings: '$0.00' },
+        throttling: { topRejected: [] },
         sessions: { created: 0 },
         unavailable: [],
       });

@@ -32,4 +32,16 @@ describe('sample app throttling', () => {
       await app.close();
     },
   );
+
+  it('answers 400, not 500, to a body nested too deep for JSON.stringify on an @LLMThrottle route', async () => {
+    const app = await startSampleApp();
+    const deep = `${'['.repeat(5000)}"bottom"${']'.repeat(5000)}`;
+    const res = await request(app.getHttpServer())
+      .post('/llm/summarize')
+      .set('content-type', 'application/json')
+      .send(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":${deep}}]}`);
+    // The guard's budget reservation estimates the prompt before validation runs.
+    expect(res.status).toBe(400);
+    await app.close();
+  });
 });

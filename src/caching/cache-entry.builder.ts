@@ -1,6 +1,6 @@
 import type { PriceTable } from '../llm/llm-pricing';
 import { finishReason, responseText } from '../llm/llm-response';
-import { estimateTokens, type LlmUsage, readUsage } from '../llm/llm-usage';
+import { estimateTokens, estimateValueTokens, type LlmUsage, readUsage } from '../llm/llm-usage';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
 import type { CacheLlmOptions } from './caching-options.interface';
 
@@ -58,7 +58,7 @@ export function buildEntry(
   if (body === undefined) return undefined;
   const reported = options.usage?.(response) ?? readUsage(response);
   const usage: LlmUsage = reported ?? {
-    inputTokens: estimateTokens(JSON.stringify(params) ?? ''),
+    inputTokens: estimateValueTokens(params),
     cachedInputTokens: 0,
     outputTokens: estimateTokens(responseText(response)),
     estimated: true,

@@ -1,4 +1,4 @@
-import { estimateTokens, readUsage, type LlmUsage } from '../llm/llm-usage';
+import { estimateTokens, estimateValueTokens, readUsage, type LlmUsage } from '../llm/llm-usage';
 import { responseText } from '../llm/llm-response';
 import type { PriceTable } from '../llm/llm-pricing';
 
@@ -7,37 +7,6 @@ const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const positiveNumber = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
-
-/**
- * Tokens of a JSON prompt, estimated from its JSON text. JSON.parse accepts bodies nested
- * thousands of levels deep that JSON.stringify cannot print (RangeError: stack overflow); such a
- * body is measured by an iterative walk instead, so the guard answers instead of failing with a
- * 500 (found by test/fuzz-sample.e2e-spec.ts).
- */
-function jsonTokens(value: unknown): number {
-  try {
-    return estimateTokens(JSON.stringify(value) ?? '');
-  } catch {
-    let length = 0;
-    const pending: unknown[] = [value];
-    while (pending.length > 0) {
-      const item = pending.pop();
-      if (typeof item === 'string') length += item.length + 2;
-      else if (typeof item !== 'object' || item === null) length += String(item).length;
-      else {
-        const entries = Array.isArray(item)
-          ? item.map((child) => ['', child])
-          : Object.entries(item);
-        for (const [key, child] of entries) {
-          length += String(key).length + (Array.isArray(item) ? 1 : 4);
-          pending.push(child);
-        }
-        length += 2;
-      }
-    }
-    return Math.ceil(length / 4);
-  }
-}
 
 /** What a request is expected to cost before the LLM answers. */
 export interface Reservation {
@@ -60,7 +29,8 @@ export function reserveFor(
 ): Reservation {
   const b = isObject(body) ? body : {};
   const prompt = b.messages ?? b.prompt ?? b.input ?? b.contents ?? b.system ?? '';
-  const promptTokens = typeof prompt === 'string' ? estimateTokens(prompt) : jsonTokens(prompt);
+  // Iterative: a body nested thousands deep must not overflow the stack (JSON.stringify does).
+  const promptTokens = estimateValueTokens(prompt);
   const generation = isObject(b.generationConfig) ? b.generationConfig : {};
   const maxTokens =
     positiveNumber(b.max_tokens) ??
