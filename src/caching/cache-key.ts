@@ -32,16 +32,32 @@ export const DEFAULT_KEY_DENY_LIST: readonly string[] = [
 ];
 
 const ASCII = /^[\x20-\x7e]*$/;
+const nfc = (value: string): string => (ASCII.test(value) ? value : value.normalize('NFC'));
 
 function str(value: string): string {
   // NFC so that "é" typed as one code point or as e + accent is one key.
-  return JSON.stringify(ASCII.test(value) ? value : value.normalize('NFC'));
+  return JSON.stringify(nfc(value));
 }
 
 function num(value: number): string {
   if (!Number.isFinite(value)) return 'null';
   // JSON.stringify prints the shortest round-trip form; -0 becomes 0.
   return Object.is(value, -0) ? '0' : JSON.stringify(value);
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Keys with their written form, sorted by their NFC form: sorting the raw keys would put "À"
+ * typed as one code point and as A + accent at different places among the other keys, so the
+ * NFC and NFD forms of one object got different keys (found by the property spec). Keys equal
+ * once normalized fall back to the raw order, never to insertion order.
+ */
+function sortedKeys(keys: string[]): [string, string][] {
+  return keys
+    .map((key) => ({ key, norm: nfc(key) }))
+    .sort((a, b) => compare(a.norm, b.norm) || compare(a.key, b.key))
+    .map(({ key }): [string, string] => [key, str(key)]);
 }
 
 /** Top-level field filter: `pick` keeps only these fields, else `deny` drops these. */
@@ -88,18 +104,18 @@ function write(value: unknown, depth: number, seen: Set<object>, filter?: KeyFie
   } else {
     // Own enumerable keys only: a "__proto__" key from JSON.parse is plain data here.
     const record = object as Record<string, unknown>;
-    const keys = (
-      filter?.pick ? filter.pick.filter((k) => Object.hasOwn(record, k)) : Object.keys(record)
-    ).sort();
+    const keys = sortedKeys(
+      filter?.pick ? filter.pick.filter((k) => Object.hasOwn(record, k)) : Object.keys(record),
+    );
     const deny = filter?.pick ? undefined : filter?.deny;
     out = '{';
     let first = true;
-    for (const key of keys) {
+    for (const [key, written] of keys) {
       const item = record[key];
       if (item === undefined || deny?.includes(key)) continue;
       if (!first) out += ',';
       first = false;
-      out += `${str(key)}:${write(item, depth + 1, seen)}`;
+      out += `${written}:${write(item, depth + 1, seen)}`;
     }
     out += '}';
   }

@@ -1,0 +1,149 @@
+import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import {
+  CacheLLM,
+  CachingModule,
+  LLMThrottle,
+  RedisModule,
+  ThrottlingModule,
+  type ThrottlingStatsSnapshot,
+  ThrottlingStats,
+} from '../src';
+import { Calls, completion } from './support/caching-test-app';
+import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+
+// The real CachingModule and ThrottlingModule together: a cache hit on an @LLMThrottle route
+// consumes neither its request limit nor its token budget, whichever decorator comes first.
+
+@Controller()
+class LlmRoutes {
+  constructor(private readonly calls: Calls) {}
+
+  @Post('throttle-first')
+  @HttpCode(200)
+  @LLMThrottle({ policy: 'tiny', tokensPerMinute: 10_000 })
+  @CacheLLM({ scope: 'global' })
+  throttleFirst(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`answer to ${body.prompt}`);
+  }
+
+  @Post('cache-first')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  @LLMThrottle({ policy: 'tiny', tokensPerMinute: 10_000 })
+  cacheFirst(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`answer to ${body.prompt}`);
+  }
+
+  @Post('counted')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  @LLMThrottle({ policy: 'tiny', countCacheHits: true })
+  counted(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`answer to ${body.prompt}`);
+  }
+}
+
+async function start(redis: boolean): Promise<NestExpressApplication> {
+  @Module({
+    imports: [
+      ...(redis ? [RedisModule.forRoot({ url: testRedisUrl() })] : []),
+      CachingModule.forRoot({
+        keyPrefix: uniquePrefix('cache-rl'),
+        partitionSecret: 'caching-throttling-spec-secret-0123456789',
+      }),
+      ThrottlingModule.forRoot({
+        keyPrefix: uniquePrefix('rl-cache'),
+        policies: { tiny: { limit: 3, ttlMs: 60_000 } },
+      }),
+    ],
+    controllers: [LlmRoutes],
+    providers: [Calls],
+  })
+  class AppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+  await app.init();
+  return app;
+}
+
+describe.each([
+  ['memory', false],
+  ['Redis', true],
+])('CachingModule with ThrottlingModule (%s)', (_, redis) => {
+  let app: NestExpressApplication;
+  beforeEach(async () => (app = await start(redis)));
+  afterEach(() => app.close());
+
+  it.each(['throttle-first', 'cache-first'])(
+    'lets cache hits through an exhausted request limit on /%s',
+    async (route) => {
+      const http = request(app.getHttpServer());
+      const miss = await http.post(`/${route}`).send({ prompt: 'same' }).expect(200);
+      expect(miss.headers['x-cache']).toBe('MISS');
+      expect(miss.headers['ratelimit']).toMatch(/r=2;/);
+      // Ten hits later the limit of 3 still has 2 left: hits consumed nothing.
+      for (let i = 0; i < 10; i++) {
+        const hit = await http.post(`/${route}`).send({ prompt: 'same' }).expect(200);
+        expect(hit.headers['x-cache']).toBe('HIT');
+      }
+      await http.post(`/${route}`).send({ prompt: 'other 1' }).expect(200);
+      await http.post(`/${route}`).send({ prompt: 'other 2' }).expect(200);
+      const over = await http.post(`/${route}`).send({ prompt: 'other 3' });
+      expect(over.status).toBe(429);
+      // Still a hit when the limit is spent: cached answers cost nothing, so they are not refused.
+      const hit = await http.post(`/${route}`).send({ prompt: 'same' }).expect(200);
+      expect(hit.headers['x-cache']).toBe('HIT');
+      expect(app.get(Calls).count).toBe(3);
+    },
+  );
+
+  it('counts cache hits against the limit when countCacheHits is set', async () => {
+    const http = request(app.getHttpServer());
+    await http.post('/counted').send({ prompt: 'same' }).expect(200);
+    await http.post('/counted').send({ prompt: 'same' }).expect(200);
+    await http.post('/counted').send({ prompt: 'same' }).expect(200);
+    const over = await http.post('/counted').send({ prompt: 'same' });
+    expect(over.status).toBe(429);
+    expect(app.get(Calls).count).toBe(1);
+  });
+
+  it('leaves the token budget untouched by hits', async () => {
+    const http = request(app.getHttpServer());
+    await http.post('/throttle-first').send({ prompt: 'budget' }).expect(200);
+    const before = ((await app.get(ThrottlingStats).snapshot()) as ThrottlingStatsSnapshot).budgets;
+    for (let i = 0; i < 5; i++) await http.post('/throttle-first').send({ prompt: 'budget' });
+    const after = ((await app.get(ThrottlingStats).snapshot()) as ThrottlingStatsSnapshot).budgets;
+    expect(after).toEqual(before);
+    // A miss does move it, so the comparison above can fail.
+    await http.post('/throttle-first').send({ prompt: 'budget 2' }).expect(200);
+    const missed = ((await app.get(ThrottlingStats).snapshot()) as ThrottlingStatsSnapshot).budgets;
+    expect(missed['tiny:tokens']!.consumed).toBeGreaterThan(before['tiny:tokens']!.consumed);
+  });
+});
+
+describe('CachingModule with ThrottlingModule on Redis: keys', () => {
+  it('writes no rate-limit key for a cache hit', async () => {
+    const app = await start(true);
+    const redis = await inspectClient();
+    try {
+      const http = request(app.getHttpServer());
+      await http.post('/throttle-first').send({ prompt: 'keys' }).expect(200);
+      const keysAfterMiss = await redis.keys('*rl-cache*');
+      const ttls = await Promise.all(keysAfterMiss.map((key) => redis.pTTL(key)));
+      for (let i = 0; i < 5; i++) await http.post('/throttle-first').send({ prompt: 'keys' });
+      expect(await redis.keys('*rl-cache*')).toEqual(keysAfterMiss);
+      // GCRA keys are rewritten on every admission; a hit leaves their expiry where it was.
+      const later = await Promise.all(keysAfterMiss.map((key) => redis.pTTL(key)));
+      later.forEach((ttl, i) => expect(ttl).toBeLessThanOrEqual(ttls[i]!));
+    } finally {
+      redis.destroy();
+      await app.close();
+    }
+  });
+});
