@@ -4,10 +4,13 @@ import { LlmProvider } from '../sample/llm/llm-provider';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { testRedisUrl, uniquePrefix } from './support/test-redis';
 
-async function listening(keyPrefix: string): Promise<{ app: NestExpressApplication; url: string }> {
+async function listening(
+  keyPrefix: string,
+  coalesce?: { pollIntervalMs: number; waitTimeoutMs: number },
+): Promise<{ app: NestExpressApplication; url: string }> {
   const app = await startSampleApp({
     redisUrl: testRedisUrl(),
-    caching: { keyPrefix },
+    caching: { keyPrefix, coalesce },
     throttling: relaxedThrottling(),
   });
   await app.listen(0, '127.0.0.1');
@@ -54,4 +57,29 @@ describe('CachingModule single-flight', () => {
       await b.app.close();
     }
   });
+
+  it('wakes a waiter on another instance when the leader releases its lock, not at its next poll', async () => {
+    // Polling once a minute: within the test's timeout only the lock-release notification
+    // can answer the second instance's request.
+    const slow = { pollIntervalMs: 60_000, waitTimeoutMs: 120_000 };
+    const prefix = uniquePrefix('coalesce-notify');
+    const a = await listening(prefix, slow);
+    const b = await listening(prefix, slow);
+    try {
+      const body = JSON.stringify({ model: 'gpt-4o-mini', prompt: 'notify me', temperature: 0 });
+      const post = (url: string) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const leader = post(a.url);
+      // Let the leader take the lock before the follower asks.
+      while (a.app.get(LlmProvider).calls === 0) await new Promise((r) => setImmediate(r));
+      const follower = await post(b.url);
+      expect((await leader).headers.get('x-cache')).toBe('MISS');
+      expect(follower.status).toBe(200);
+      expect(follower.headers.get('x-cache')).toBe('COALESCED');
+      expect(a.app.get(LlmProvider).calls + b.app.get(LlmProvider).calls).toBe(1);
+    } finally {
+      await a.app.close();
+      await b.app.close();
+    }
+  }, 20_000);
 });

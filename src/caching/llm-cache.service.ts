@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { LogThrottle } from '../common/log-throttle';
 import type { CacheStatsSnapshot } from '../common/stats-shapes';
@@ -62,7 +68,7 @@ export interface CacheLookup {
  * await llmCache.get({ provider, model, prompt, temperature }); // null on a miss
  */
 @Injectable()
-export class LlmCacheService {
+export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('LlmCache');
   private readonly warnOnce = new LogThrottle(this.logger);
   readonly pricing: PriceTable;
@@ -75,6 +81,23 @@ export class LlmCacheService {
   ) {
     this.pricing = new PriceTable(options.pricing, options.unknownModelPrice);
     this.flight = new SingleFlight(store, options.coalesce);
+  }
+
+  private stopWatching?: () => Promise<void>;
+
+  /** Waiters for another instance's upstream call wake when it releases its lock. */
+  async onModuleInit(): Promise<void> {
+    try {
+      this.stopWatching = await this.store.l2?.watchUnlocks?.((hash) => this.flight.unlocked(hash));
+    } catch (error) {
+      this.logger.warn(
+        `lock-release notifications unavailable, waiters poll instead: ${String(error)}`,
+      );
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stopWatching?.();
   }
 
   /**

@@ -13,10 +13,15 @@ return {0}
 `);
 
 // Stores the entry and releases the caller's lock together, so a waiter that sees the lock
-// gone sees the entry. KEYS: entry, lock. ARGV: value, ttlMs, token ('' = no lock).
+// gone sees the entry, and tells the waiters of every instance (PUBLISH of the key hash) so
+// they look again at once instead of at their next poll.
+// KEYS: entry, lock. ARGV: value, ttlMs, token ('' = no lock), channel, hash.
 const SET_AND_UNLOCK = new RedisScript(`
 if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('DEL', KEYS[2])
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
+end
 return 1
 `);
 
@@ -36,6 +41,11 @@ export interface CacheL2 {
   get(hash: string): Promise<CacheEntry | undefined>;
   getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock>;
   setAndUnlock(hash: string, entry: CacheEntry | undefined, token?: string): Promise<void>;
+  /**
+   * Calls `onUnlock(hash)` whenever any instance releases the lock of an upstream call;
+   * resolves to a function that stops listening. Optional: without it waiters only poll.
+   */
+  watchUnlocks?(onUnlock: (hash: string) => void): Promise<() => Promise<void>>;
   delete(hash: string): Promise<void>;
   deleteTag(tag: string): Promise<string[]>;
 }
@@ -52,6 +62,29 @@ export class RedisCacheStore implements CacheL2 {
     private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {}
+
+  /** The pub/sub channel of lock releases (key hashes only, never parameters). */
+  get channel(): string {
+    return `${this.prefix}:unlocked`;
+  }
+
+  /**
+   * Listens for lock releases on a connection of its own (a subscribed connection cannot run
+   * other commands), duplicated from the shared one. If it cannot subscribe, waiters poll.
+   */
+  async watchUnlocks(onUnlock: (hash: string) => void): Promise<() => Promise<void>> {
+    const subscriber = this.redis.duplicate() as RedisConnection;
+    subscriber.on('error', () => undefined);
+    await subscriber.connect();
+    await subscriber.subscribe(this.channel, (message: string) => onUnlock(message));
+    return async () => {
+      try {
+        await subscriber.close();
+      } catch {
+        subscriber.destroy();
+      }
+    };
+  }
 
   entryKey(hash: string): string {
     return `${this.prefix}:{${hash}}`;
@@ -96,7 +129,7 @@ export class RedisCacheStore implements CacheL2 {
     await SET_AND_UNLOCK.run(
       this.redis,
       [this.entryKey(hash), this.lockKey(hash)],
-      [entry ? serializeEntry(entry) : '', String(ttlMs), token],
+      [entry ? serializeEntry(entry) : '', String(ttlMs), token, this.channel, hash],
     );
     if (entry?.tags) {
       for (const tag of entry.tags)

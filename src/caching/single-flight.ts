@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { CacheEntry } from './cache-entry';
 import type { TieredCacheStore } from './tiered-cache.store';
 
@@ -32,12 +31,16 @@ function deferred(): Deferred {
 /**
  * Single-flight for cache misses: in-process through a map of pending calls, across
  * instances through a Redis lock (`SET NX PX`, taken in the same script that looks for the
- * entry). A waiter on another instance polls that script every `pollIntervalMs` until the
- * entry appears, the lock is free again (it then leads) or `waitTimeoutMs` passes (it then
- * calls upstream itself). Redis errors make the caller lead without a lock.
+ * entry). A waiter on another instance looks again when the leader releases the lock (a
+ * pub/sub notification, `unlocked(hash)`), and at the latest every `pollIntervalMs` (doubling
+ * up to 8x) in case a notification is lost, until the entry appears, the lock is free again
+ * (it then leads) or `waitTimeoutMs` passes (it then calls upstream itself). Redis errors make
+ * the caller lead without a lock.
  */
 export class SingleFlight {
   private readonly flights = new Map<string, Deferred>();
+  /** Waiters on other instances' locks, woken early by `unlocked(hash)`. */
+  private readonly wakers = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly store: TieredCacheStore,
@@ -68,13 +71,34 @@ export class SingleFlight {
         }
         if (found.locked) return { lead: this.lease(hash, flight, token) };
         if (Date.now() + wait > deadline) break;
-        await delay(wait);
+        await this.pause(hash, wait);
         wait = Math.min(wait * 2, this.options.pollIntervalMs * 8);
       }
     } catch {
       // Redis is away: lead without a lock; the caller's own store call reports the error.
     }
     return { lead: this.lease(hash, flight) };
+  }
+
+  /** Another instance released the lock of `hash`: its waiters here look again now. */
+  unlocked(hash: string): void {
+    for (const wake of [...(this.wakers.get(hash) ?? [])]) wake();
+  }
+
+  /** Waits `ms`, or less if the lock of `hash` is released meanwhile. */
+  private pause(hash: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wakers = this.wakers.get(hash) ?? new Set<() => void>();
+      this.wakers.set(hash, wakers);
+      const wake = (): void => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        if (wakers.size === 0) this.wakers.delete(hash);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
   }
 
   private lease(hash: string, flight: Deferred, token?: string): FlightLease {
