@@ -44,31 +44,28 @@ export class SimulatedLlmProvider extends LlmProvider {
     const id = `chatcmpl-sim-${this.seed(request).slice(0, 12)}`;
     const created = Math.floor(Date.now() / 1000);
     const step = this.latencyMs / (words.length + 1);
-    for (const [i, word] of words.entries()) {
-      await delay(step);
-      yield {
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model: request.model,
-        choices: [
-          { index: 0, delta: { content: i === 0 ? word : ` ${word}` }, finish_reason: null },
-        ],
-      };
-    }
-    await delay(step);
-    yield {
+    const chunk = (
+      delta: { content?: string },
+      finishReason: string | null,
+      usage?: ChatCompletionChunk['usage'],
+    ): ChatCompletionChunk => ({
       id,
       object: 'chat.completion.chunk',
       created,
       model: request.model,
-      choices: [{ index: 0, delta: {}, finish_reason: finish }],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        total_tokens: promptTokens + completionTokens,
-      },
-    };
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+      ...(usage ? { usage } : {}),
+    });
+    for (const [i, word] of words.entries()) {
+      await delay(step);
+      yield chunk({ content: i === 0 ? word : ` ${word}` }, null);
+    }
+    await delay(step);
+    yield chunk({}, finish, {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    });
   }
 
   private seed(request: GenerateRequest): string {

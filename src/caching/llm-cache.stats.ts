@@ -17,7 +17,7 @@ return 1
 /** What a request ended as, for the counters. */
 export type CacheOutcome = 'hits' | 'misses' | 'coalesced' | 'bypassed';
 
-const SLICE_FIELDS = [
+export const SLICE_FIELDS = [
   'hits',
   'misses',
   'coalesced',

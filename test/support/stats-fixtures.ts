@@ -30,6 +30,7 @@ import { REDIS_CLIENT } from '../../src/redis/redis.constants';
 import { digest, hashTag } from '../../src/redis/redis-keys';
 import { RedisScript } from '../../src/redis/redis-script';
 import type { RedisConnection } from '../../src/redis/redis.types';
+import { SLICE_FIELDS } from '../../src/caching/llm-cache.stats';
 
 const FIXTURE_PREFIX = Symbol('FIXTURE_PREFIX');
 
@@ -92,16 +93,6 @@ export interface CacheEvent {
   tokensSaved?: number;
   latencySavedMs?: number;
 }
-
-const SLICE_FIELDS = [
-  'hits',
-  'misses',
-  'coalesced',
-  'bypassed',
-  'savingsUsd',
-  'tokensSaved',
-  'latencySavedMs',
-] as const;
 
 @StatsSource('cache')
 @Injectable()
