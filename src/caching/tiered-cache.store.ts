@@ -45,8 +45,10 @@ export class TieredCacheStore {
       if (entry) this.l1.set(hash, entry);
       return;
     }
-    await this.l2.setAndUnlock(hash, entry, token);
+    // L1 first, synchronously: the leader's response goes out before the Redis write
+    // returns, and the same client's next request must be a HIT here, not a wait on the lock.
     if (entry) this.remember(hash, entry);
+    await this.l2.setAndUnlock(hash, entry, token);
   }
 
   async delete(hash: string): Promise<void> {
