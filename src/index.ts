@@ -2,7 +2,8 @@
 
 // Redis
 export { RedisModule } from './redis/redis.module';
-export { REDIS_CLIENT, InjectRedis } from './redis/redis.constants';
+export { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS, InjectRedis } from './redis/redis.constants';
+export { withDeadline, RedisTimeoutError } from './redis/deadline';
 export type { RedisModuleOptions } from './redis/redis-module-options.interface';
 export type { RedisClient, RedisCluster, RedisConnection } from './redis/redis.types';
 export { RedisHealthService, type RedisHealth } from './redis/redis-health.service';

@@ -1,4 +1,5 @@
 import type { PriceTable } from '../llm/llm-pricing';
+import { digest } from '../redis/redis-keys';
 import { finishReason, responseText } from '../llm/llm-response';
 import { estimateTokens, estimateValueTokens, type LlmUsage, readUsage } from '../llm/llm-usage';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
@@ -78,6 +79,9 @@ export function buildEntry(
     exact: known && !usage.estimated,
     events: options.events,
     tags: options.tags?.length ? [...options.tags] : undefined,
+    // Computed once here, sent with every JSON answer of the entry: Express then skips
+    // hashing the body on each hit, and a client's matching If-None-Match gets a 304.
+    etag: `"${digest(body, 32)}"`,
   };
 }
 

@@ -26,8 +26,9 @@ export interface CacheEntry {
   /** The SSE events, when the entry was recorded from a stream. */
   events?: RecordedEvent[];
   tags?: string[];
-  /** `@CacheApi` entries: validators of the upstream. */
+  /** The ETag of the entry's JSON answers (`@CacheLLM`: a digest of the body; `@CacheApi`: the upstream's). */
   etag?: string;
+  /** `@CacheApi` entries: the upstream's Last-Modified. */
   lastModified?: string;
 }
 

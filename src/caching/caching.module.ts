@@ -1,6 +1,6 @@
 import { Module, type Provider } from '@nestjs/common';
 import { LLM_CACHE_PROBE } from '../common/cache-probe';
-import { REDIS_CLIENT } from '../redis/redis.constants';
+import { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
 import { ApiCacheClient } from './api-cache.client';
 import { ApiCacheInterceptor } from './api-cache.interceptor';
@@ -26,14 +26,18 @@ const providers: Provider[] = [
   },
   {
     provide: LLM_CACHE_STORE,
-    inject: [RESOLVED_CACHING_OPTIONS, { token: REDIS_CLIENT, optional: true }],
-    useFactory: (options: ResolvedCachingOptions, redis?: RedisConnection) =>
+    inject: [
+      RESOLVED_CACHING_OPTIONS,
+      { token: REDIS_CLIENT, optional: true },
+      { token: REDIS_COMMAND_TIMEOUT_MS, optional: true },
+    ],
+    useFactory: (options: ResolvedCachingOptions, redis?: RedisConnection, timeoutMs?: number) =>
       new TieredCacheStore(
         new MemoryCacheStore(options.l1.maxEntries, options.l1.maxEntryBytes),
         options.store
           ? new CacheManagerStore(options.store, options.keyPrefix)
           : redis
-            ? new RedisCacheStore(redis, options.keyPrefix)
+            ? new RedisCacheStore(redis, options.keyPrefix, timeoutMs)
             : undefined,
         options.l1.ttlMs,
       ),

@@ -189,6 +189,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     finish(entry, result);
     if (!entry) return of(result);
     res.setHeader('Content-Type', JSON_TYPE);
+    if (entry.etag) res.setHeader('ETag', entry.etag);
     return of(entry.body);
   }
 
@@ -227,6 +228,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
       return this.sse(res, replaySse(events, options.replay));
     }
     res.setHeader('Content-Type', JSON_TYPE);
+    if (entry.etag) res.setHeader('ETag', entry.etag);
     return entry.body;
   }
 

@@ -1,3 +1,4 @@
+import { withDeadline } from '../redis/deadline';
 import { digest, hashTag } from '../redis/redis-keys';
 import { RedisScript } from '../redis/redis-script';
 import type { RedisConnection } from '../redis/redis.types';
@@ -58,10 +59,16 @@ export interface CacheL2 {
  * const l2 = new RedisCacheStore(redis, 'llm:cache');
  */
 export class RedisCacheStore implements CacheL2 {
+  /** @param timeoutMs the bound on each call's reply (RedisModule's commandTimeoutMs). */
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
+    private readonly timeoutMs = 2000,
   ) {}
+
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, what);
+  }
 
   /** The pub/sub channel of lock releases (key hashes only, never parameters). */
   get channel(): string {
@@ -99,7 +106,7 @@ export class RedisCacheStore implements CacheL2 {
   }
 
   async get(hash: string): Promise<CacheEntry | undefined> {
-    const raw = await this.redis.get(this.entryKey(hash));
+    const raw = await this.bounded(this.redis.get(this.entryKey(hash)), 'a cache read');
     return raw === null ? undefined : this.parse(hash, raw);
   }
 
@@ -114,10 +121,13 @@ export class RedisCacheStore implements CacheL2 {
   }
 
   async getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock> {
-    const reply = (await GET_OR_LOCK.run(
-      this.redis,
-      [this.entryKey(hash), this.lockKey(hash)],
-      [token, String(lockTtlMs)],
+    const reply = (await this.bounded(
+      GET_OR_LOCK.run(
+        this.redis,
+        [this.entryKey(hash), this.lockKey(hash)],
+        [token, String(lockTtlMs)],
+      ),
+      'a cache lock',
     )) as [number, string?];
     if (reply[0] === 1) return { entry: await this.parse(hash, reply[1] ?? '') };
     return { locked: reply[0] === 2 };
@@ -126,28 +136,37 @@ export class RedisCacheStore implements CacheL2 {
   /** Stores the entry (when given) and releases the lock held with `token` (when given). */
   async setAndUnlock(hash: string, entry: CacheEntry | undefined, token = ''): Promise<void> {
     const ttlMs = entry ? Math.max(1, entry.expiresAt - Date.now()) : 0;
-    await SET_AND_UNLOCK.run(
-      this.redis,
-      [this.entryKey(hash), this.lockKey(hash)],
-      [entry ? serializeEntry(entry) : '', String(ttlMs), token, this.channel, hash],
+    await this.bounded(
+      SET_AND_UNLOCK.run(
+        this.redis,
+        [this.entryKey(hash), this.lockKey(hash)],
+        [entry ? serializeEntry(entry) : '', String(ttlMs), token, this.channel, hash],
+      ),
+      'a cache write',
     );
     if (entry?.tags) {
       for (const tag of entry.tags)
-        await TAG_ADD.run(this.redis, [this.tagKey(tag)], [hash, String(ttlMs)]);
+        await this.bounded(
+          TAG_ADD.run(this.redis, [this.tagKey(tag)], [hash, String(ttlMs)]),
+          'a cache tag write',
+        );
     }
   }
 
   async delete(hash: string): Promise<void> {
-    await this.redis.del(this.entryKey(hash));
+    await this.bounded(this.redis.del(this.entryKey(hash)), 'a cache delete');
   }
 
   /** Deletes every entry of a tag; returns their hashes. */
   async deleteTag(tag: string): Promise<string[]> {
     const key = this.tagKey(tag);
-    const hashes = await this.redis.sMembers(key);
+    const hashes = await this.bounded(this.redis.sMembers(key), 'a cache tag read');
     // Entries live in slots of their own, so they go one by one (a DEL is idempotent).
-    await Promise.all(hashes.map((hash) => this.redis.del(this.entryKey(hash))));
-    await this.redis.del(key);
+    await this.bounded(
+      Promise.all(hashes.map((hash) => this.redis.del(this.entryKey(hash)))),
+      'a cache tag delete',
+    );
+    await this.bounded(this.redis.del(key), 'a cache tag delete');
     return hashes;
   }
 }

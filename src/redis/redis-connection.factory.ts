@@ -40,8 +40,10 @@ function build(options: RedisModuleOptions): RedisConnection {
   const common = {
     // Without an offline queue a command issued while Redis is away fails at once
     // instead of piling up; every module has its own failure policy for that case.
+    // No node-redis `commandOptions.timeout`: it bounds only the wait to be written, not the
+    // reply, and costs an AbortSignal timer per command (17 µs of CPU per GET instead of 5,
+    // measured). The kit bounds its own calls with `commandTimeoutMs` (see withDeadline).
     disableOfflineQueue: true,
-    commandOptions: { timeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS },
   };
   const socket = {
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

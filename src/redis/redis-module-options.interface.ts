@@ -22,8 +22,11 @@ export interface RedisModuleOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * How long one command may wait for its reply before it fails. Commands issued while
-   * disconnected fail at once (there is no offline queue).
+   * How long the kit's own Redis calls wait for a reply before they fail (the cache's reads
+   * and writes, the stats flushes; throttling and sessions have `redisTimeoutMs` and
+   * `storeTimeoutMs`). Commands issued while disconnected fail at once (there is no offline
+   * queue). Your own calls on the shared client are not bounded by it: node-redis 5 has no
+   * bound on a reply, only on the wait to be written; wrap them in `withDeadline()`.
    * @default 2000 (ms)
    */
   commandTimeoutMs?: number;

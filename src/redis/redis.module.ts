@@ -1,6 +1,10 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { REDIS_CLIENT } from './redis.constants';
-import { openRedisConnection, type OwnedConnection } from './redis-connection.factory';
+import { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from './redis.constants';
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  openRedisConnection,
+  type OwnedConnection,
+} from './redis-connection.factory';
 import { RedisHealthService } from './redis-health.service';
 import { RedisConfigurableModule, REDIS_MODULE_OPTIONS } from './redis.module-definition';
 import type { RedisModuleOptions } from './redis-module-options.interface';
@@ -27,9 +31,15 @@ const OWNED_CONNECTION = Symbol('nestjs-llm-kit:OWNED_CONNECTION');
       inject: [OWNED_CONNECTION],
       useFactory: (owned: OwnedConnection) => owned.connection,
     },
+    {
+      provide: REDIS_COMMAND_TIMEOUT_MS,
+      inject: [REDIS_MODULE_OPTIONS],
+      useFactory: (options: RedisModuleOptions) =>
+        options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    },
     RedisHealthService,
   ],
-  exports: [REDIS_CLIENT, RedisHealthService],
+  exports: [REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS, RedisHealthService],
 })
 export class RedisModule extends RedisConfigurableModule implements OnApplicationShutdown {
   constructor(@Inject(OWNED_CONNECTION) private readonly owned: OwnedConnection) {

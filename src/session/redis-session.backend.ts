@@ -31,16 +31,11 @@ function strings(reply: unknown): string[] {
  */
 export class RedisSessionBackend implements SessionBackend {
   private readonly statsKeys: string[];
-  private readonly redis: RedisConnection;
 
   constructor(
-    shared: RedisConnection,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {
-    // The store bounds every call itself (storeTimeoutMs, one timer per call). Without this,
-    // the client's per-command timeout would allocate an AbortSignal timer per command that
-    // lives on for commandTimeoutMs: measurable garbage on the hottest path of every request.
-    this.redis = shared.withCommandOptions({}) as RedisConnection;
     this.statsKeys = [`${prefix}{stats}:counters`, `${prefix}{stats}:active`];
   }
 

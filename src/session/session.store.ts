@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { Store, type SessionData } from 'express-session';
 import type { LogThrottle } from '../common/log-throttle';
+import { withDeadline } from '../redis/deadline';
 import type {
   SessionBackend,
   SessionCounterChange,
@@ -59,25 +60,9 @@ export class LlmSessionStore extends Store {
 
   /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. */
   guarded<T>(work: Promise<T>): Promise<T> {
-    // A hand-made race: this runs on every request, Promise.race + finally cost two more promises.
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new SessionUnavailableError(new Error('timed out'))),
-        this.options.storeTimeoutMs,
-      );
-      work.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(
-            error instanceof SessionNotFoundError ? error : new SessionUnavailableError(error),
-          );
-        },
-      );
-    });
+    return withDeadline(work, this.options.storeTimeoutMs, 'a session store call', (error) =>
+      error instanceof SessionNotFoundError ? error : new SessionUnavailableError(error),
+    );
   }
 
   /** Updates the counters without holding up the request; a failure is logged, once in a while. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { LogThrottle } from '../common/log-throttle';
+import { withDeadline } from '../redis/deadline';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
 import { RESOLVED_THROTTLING_OPTIONS } from './throttling.internal-constants';
@@ -26,8 +27,6 @@ export interface Evaluation {
   results: (CheckResult | undefined)[];
   stores: CheckStore[];
 }
-
-class RedisTimeoutError extends Error {}
 
 /**
  * Runs a request's limit checks on Redis (when `RedisModule` is present) or the embedded memory
@@ -64,7 +63,11 @@ export class ThrottlingService {
       return { ...answer, unavailable: false, stores: checks.map(() => 'memory') };
     }
     try {
-      const answer = await this.withTimeout(this.redisStore.consume(checks));
+      const answer = await withDeadline(
+        this.redisStore.consume(checks),
+        this.options.redisTimeoutMs,
+        'a rate-limit check',
+      );
       return { ...answer, unavailable: false, stores: checks.map(() => 'redis') };
     } catch (error) {
       this.warnOnce.warn(
@@ -82,7 +85,11 @@ export class ThrottlingService {
     await this.memory.settle(inMemory);
     if (onRedis.length === 0 || !this.redisStore) return;
     try {
-      await this.withTimeout(this.redisStore.settle(onRedis));
+      await withDeadline(
+        this.redisStore.settle(onRedis),
+        this.options.redisTimeoutMs,
+        'a budget settle',
+      );
     } catch (error) {
       this.warnOnce.warn(
         'settle',
@@ -105,17 +112,6 @@ export class ThrottlingService {
       if (c.onRedisError === 'local') results[i] = answer.results[j++];
     });
     return { allowed: answer.allowed, unavailable: false, results, stores };
-  }
-
-  private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RedisTimeoutError(`no answer within ${this.options.redisTimeoutMs} ms`)),
-        this.options.redisTimeoutMs,
-      );
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -4,11 +4,13 @@ import {
   type CanActivate,
   Controller,
   type ExecutionContext,
+  Get,
   HttpCode,
   Inject,
   Injectable,
   Module,
   Post,
+  Query,
   Req,
   UseGuards,
   type DynamicModule,
@@ -18,7 +20,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { from } from 'rxjs';
-import { CacheLLM, CachingModule, type CachingModuleOptions, RedisModule } from '../../src';
+import {
+  CacheLLM,
+  CachingModule,
+  type CachingModuleOptions,
+  RedisModule,
+  type RedisModuleOptions,
+} from '../../src';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../../src/common/cache-probe';
 
 /** An OpenAI-style completion whose text is `text`. */
@@ -94,6 +102,13 @@ class TestLlmController {
   defaultScope(@Body() body: { prompt: string }, @Req() req: WithUser) {
     this.calls.count++;
     return completion(`${body.prompt} for ${req.user?.id ?? 'anonymous'}`);
+  }
+
+  @Get('by-query')
+  @CacheLLM({ scope: 'global', params: (req) => req.query })
+  byQuery(@Query('prompt') prompt: string) {
+    this.calls.count++;
+    return completion(prompt);
   }
 
   @Post('global-scope')
@@ -174,11 +189,14 @@ class TestLlmController {
 
 @Module({})
 class TestLlmModule {
-  static register(options: CachingModuleOptions, redisUrl?: string): DynamicModule {
+  static register(
+    options: CachingModuleOptions,
+    redis?: string | RedisModuleOptions,
+  ): DynamicModule {
     return {
       module: TestLlmModule,
       imports: [
-        ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
+        ...(redis ? [RedisModule.forRoot(typeof redis === 'string' ? { url: redis } : redis)] : []),
         CachingModule.forRoot({
           partitionSecret: 'test-partition-secret-0123456789abcdef',
           ...options,
@@ -193,10 +211,10 @@ class TestLlmModule {
 /** A Nest app with `@CacheLLM` test routes; `x-user` sets `req.user.id`. */
 export async function startCachingTestApp(
   options: CachingModuleOptions,
-  redisUrl?: string,
+  redis?: string | RedisModuleOptions,
 ): Promise<NestExpressApplication> {
   const moduleRef = await Test.createTestingModule({
-    imports: [TestLlmModule.register(options, redisUrl)],
+    imports: [TestLlmModule.register(options, redis)],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
   app.use((req: WithUser, _res: unknown, next: () => void) => {

@@ -87,6 +87,16 @@ export class RedisServer {
     await this.ping();
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused process go on (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills the process at once (SIGKILL) and waits for it to be gone. */
   async stop(): Promise<void> {
     const child = this.child;
