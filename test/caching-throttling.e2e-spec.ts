@@ -113,6 +113,24 @@ describe.each([
     expect(app.get(Calls).count).toBe(1);
   });
 
+  it.each(['throttle-first', 'cache-first'])(
+    'settles a miss on /%s to the usage the response reports, whatever the decorator order',
+    async (route) => {
+      const http = request(app.getHttpServer());
+      const stats = async () =>
+        ((await app.get(ThrottlingStats).snapshot()) as ThrottlingStatsSnapshot).budgets[
+          'tiny:tokens'
+        ]?.consumed ?? 0;
+      const before = await stats();
+      await http
+        .post(`/${route}`)
+        .send({ prompt: `usage of ${route}` })
+        .expect(200);
+      // completion() reports 10 prompt + 20 completion tokens.
+      expect((await stats()) - before).toBe(30);
+    },
+  );
+
   it('leaves the token budget untouched by hits', async () => {
     const http = request(app.getHttpServer());
     await http.post('/throttle-first').send({ prompt: 'budget' }).expect(200);

@@ -7,4 +7,6 @@ export interface BudgetLeases {
   reservation: Reservation;
   items: (Omit<SettleItem, 'actual'> & { name: string; kind: 'tokens' | 'usd' })[];
   stores: CheckStore[];
+  /** Settles every reservation to what `response` really used (nothing when undefined). */
+  settle(response: unknown): Promise<void>;
 }

@@ -60,6 +60,9 @@ export function actualCost(
   reservation: Reservation,
   pricing: PriceTable,
 ): { tokens: number; usd: number } {
+  // An interceptor outside the handler may have turned the response into its JSON text
+  // (@CacheLLM sends the stored body as is): read the usage from the parsed text.
+  if (typeof response === 'string') response = parseJson(response) ?? response;
   const usage = readUsage(response) ?? {
     inputTokens: reservation.promptTokens,
     cachedInputTokens: 0,
@@ -72,4 +75,13 @@ export function actualCost(
     tokens: usage.inputTokens + usage.cachedInputTokens + usage.outputTokens,
     usd: pricing.cost(model, usage),
   };
+}
+
+function parseJson(text: string): unknown {
+  if (!text.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,5 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { BudgetSettleInterceptor } from './budget-settle.interceptor';
 import {
   LLM_THROTTLE_METADATA,
   RATE_LIMIT_METADATA,
@@ -31,7 +32,10 @@ export const RateLimit = (
  * @Post('generate') generate(@Body() body: ChatRequest) {}
  */
 export const LLMThrottle = (options: LlmThrottleOptions = {}): MethodDecorator & ClassDecorator =>
-  applyDecorators(SetMetadata(LLM_THROTTLE_METADATA, options));
+  applyDecorators(
+    SetMetadata(LLM_THROTTLE_METADATA, options),
+    UseInterceptors(BudgetSettleInterceptor),
+  );
 
 /**
  * Exempts a route or controller from every limit, the global one included.

@@ -12,7 +12,7 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
 import type { PriceTable } from '../llm/llm-pricing';
-import { reserveFor } from './budget-reservation';
+import { actualCost, reserveFor } from './budget-reservation';
 import { rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
 import { hashedTracker, trackerValue } from './request-tracker';
@@ -172,6 +172,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         reservation,
         stores: [],
         items: [],
+        settle: (response) => this.settleBudgets(leases, response),
       };
       entries.forEach((entry, i) => {
         if (entry.kind === 'requests') return;
@@ -190,6 +191,27 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       (req as Request & { [BUDGET_LEASES]?: BudgetLeases })[BUDGET_LEASES] = leases;
     }
     return true;
+  }
+
+  /** Settles a request's reservations to its response's real usage (BudgetSettleInterceptor). */
+  private async settleBudgets(leases: BudgetLeases, response: unknown): Promise<void> {
+    const cost =
+      response === undefined
+        ? { tokens: 0, usd: 0 }
+        : actualCost(response, leases.reservation, this.pricing);
+    const items = leases.items.map((item) => {
+      const actual = item.kind === 'tokens' ? cost.tokens : Math.ceil(cost.usd * MICRO_USD);
+      this.stats.recordBudget(item.name, item.kind === 'tokens' ? cost.tokens : cost.usd, false);
+      return {
+        key: item.key,
+        limit: item.limit,
+        periodMs: item.periodMs,
+        reserved: item.reserved,
+        actual,
+        leaseId: item.leaseId,
+      };
+    });
+    await this.throttling.settle(items, leases.stores);
   }
 
   /** The raw tracker value of a request (hashed before use). Override to customise. */

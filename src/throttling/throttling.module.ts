@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
-import { BudgetSettleInterceptor } from './budget-settle.interceptor';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { RESOLVED_THROTTLING_OPTIONS } from './throttling.internal-constants';
 import {
   ThrottlingConfigurableModule,
@@ -13,8 +12,8 @@ import { ThrottlingService } from './throttling.service';
 import { ThrottlingStats } from './throttling-stats.service';
 
 /**
- * Rate limits by requests, LLM tokens and dollars. Registers its guard and settling
- * interceptor globally; uses Redis when `RedisModule` is imported (one EVALSHA per request),
+ * Rate limits by requests, LLM tokens and dollars. Registers its guard globally (`@LLMThrottle`
+ * adds the budget-settling interceptor to its own routes); uses Redis when `RedisModule` is imported (one EVALSHA per request),
  * an embedded memory store otherwise. Options are validated at start-up.
  *
  * @example
@@ -35,9 +34,7 @@ import { ThrottlingStats } from './throttling-stats.service';
     ThrottlingService,
     ThrottlingStats,
     ThrottlingGuard,
-    BudgetSettleInterceptor,
     { provide: APP_GUARD, useExisting: ThrottlingGuard },
-    { provide: APP_INTERCEPTOR, useExisting: BudgetSettleInterceptor },
   ],
   exports: [ThrottlingService, ThrottlingStats, ThrottlingGuard],
 })
