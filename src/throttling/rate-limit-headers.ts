@@ -14,6 +14,16 @@ const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
 // A structured-field string: quotes and backslashes escaped, other characters kept printable.
 const sfString = (value: string): string =>
   `"${value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, '?')}"`;
+// Policy names come from the configuration: quote each once, not on every response.
+const quotedNames = new Map<string, string>();
+function quoted(name: string): string {
+  let value = quotedNames.get(name);
+  if (value === undefined) {
+    value = sfString(name);
+    if (quotedNames.size < 1000) quotedNames.set(name, value);
+  }
+  return value;
+}
 
 /**
  * Writes `X-RateLimit-Limit/Remaining/Reset` (the tightest policy: fewest remaining) and the
@@ -36,13 +46,11 @@ export function writeRateLimitHeaders(
   if (style === 'ietf' || style === 'both') {
     res.setHeader(
       'RateLimit-Policy',
-      policies.map((p) => `${sfString(p.name)};q=${p.limit};w=${seconds(p.windowMs)}`).join(', '),
+      policies.map((p) => `${quoted(p.name)};q=${p.limit};w=${seconds(p.windowMs)}`).join(', '),
     );
     res.setHeader(
       'RateLimit',
-      policies
-        .map((p) => `${sfString(p.name)};r=${p.remaining};t=${seconds(p.resetMs)}`)
-        .join(', '),
+      policies.map((p) => `${quoted(p.name)};r=${p.remaining};t=${seconds(p.resetMs)}`).join(', '),
     );
   }
 }
