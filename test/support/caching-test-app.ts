@@ -20,6 +20,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { from } from 'rxjs';
 import { CacheLLM, CachingModule, type CachingModuleOptions, RedisModule } from '../../src';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../../src/common/cache-probe';
+import type { RedisTarget } from './test-redis';
 
 /** An OpenAI-style completion whose text is `text`. */
 export const completion = (text: string, finish = 'stop') => ({
@@ -174,11 +175,11 @@ class TestLlmController {
 
 @Module({})
 class TestLlmModule {
-  static register(options: CachingModuleOptions, redisUrl?: string): DynamicModule {
+  static register(options: CachingModuleOptions, redis?: RedisTarget): DynamicModule {
     return {
       module: TestLlmModule,
       imports: [
-        ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
+        ...(redis ? [RedisModule.forRoot(redis)] : []),
         CachingModule.forRoot({
           partitionSecret: 'test-partition-secret-0123456789abcdef',
           ...options,
@@ -190,13 +191,13 @@ class TestLlmModule {
   }
 }
 
-/** A Nest app with `@CacheLLM` test routes; `x-user` sets `req.user.id`. */
+/** A Nest app with `@CacheLLM` test routes (on Redis when given); `x-user` sets `req.user.id`. */
 export async function startCachingTestApp(
   options: CachingModuleOptions,
-  redisUrl?: string,
+  redis?: RedisTarget,
 ): Promise<NestExpressApplication> {
   const moduleRef = await Test.createTestingModule({
-    imports: [TestLlmModule.register(options, redisUrl)],
+    imports: [TestLlmModule.register(options, redis)],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
   app.use((req: WithUser, _res: unknown, next: () => void) => {
