@@ -9,6 +9,7 @@ export default async function globalTeardownCluster(): Promise<void> {
   const shared = (globalThis as { __REDIS_CLUSTER__?: SharedCluster }).__REDIS_CLUSTER__;
   if (!shared) return;
   const rose = (await crossSlotErrors(shared.urls)) - shared.crossSlotsAtStart;
-  await shared.cluster?.stop();
+  // stop() would throw the same finding, worded for a spec's own cluster.
+  await shared.cluster?.stop().catch(() => undefined);
   if (rose > 0) throw new CrossSlotError(rose, 'the shared Redis Cluster during this run');
 }
