@@ -18,7 +18,12 @@ export class RedisCluster {
 
   private constructor(readonly nodes: RedisServer[]) {}
 
+  /**
+   * Starts and assembles the nodes. About 2 s: a master reports `cluster_state:ok` no sooner
+   * than 2 s after it started (Redis' CLUSTER_WRITABLE_DELAY), after a restart too.
+   */
   static async start(masters = 3): Promise<RedisCluster> {
+    // One after the other: each takes a free port, and two at once could be handed the same.
     const nodes: RedisServer[] = [];
     for (let i = 0; i < masters; i++) {
       nodes.push(
