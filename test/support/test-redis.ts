@@ -7,9 +7,10 @@ import { INSTALL_HINT } from './redis-binary';
 import { RedisCluster } from './redis-cluster';
 import { RedisServer } from './redis-server';
 
-/** What the e2e project runs on; jest.config.js sets it per project (`globals`). */
+/** What an e2e project runs on. */
 export type RedisTestMode = 'standalone' | 'cluster';
 
+/** This project's mode: jest.config.js sets it per project in `globals` (a spec file's own global). */
 export function redisTestMode(): RedisTestMode {
   return (globalThis as { REDIS_TEST_MODE?: RedisTestMode }).REDIS_TEST_MODE ?? 'standalone';
 }
