@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ApiCacheClient } from '../src';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { sampleRedis, uniquePrefix } from './support/test-redis';
 
 /** A local stand-in for the GitHub API that answers If-None-Match with 304. */
 class FakeGithub {
@@ -39,7 +39,7 @@ class FakeGithub {
 
 describe.each([
   ['memory', () => ({})],
-  ['Redis', () => ({ redisUrl: testRedisUrl() })],
+  ['Redis', () => sampleRedis()],
 ])('@CacheApi and ApiCacheClient (%s)', (_, storeOptions) => {
   let github: FakeGithub;
   let app: NestExpressApplication;

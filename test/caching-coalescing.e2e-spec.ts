@@ -2,14 +2,14 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { sampleRedis, uniquePrefix } from './support/test-redis';
 
 async function listening(
   keyPrefix: string,
   coalesce?: { pollIntervalMs: number; waitTimeoutMs: number },
 ): Promise<{ app: NestExpressApplication; url: string }> {
   const app = await startSampleApp({
-    redisUrl: testRedisUrl(),
+    ...sampleRedis(),
     caching: { keyPrefix, coalesce },
     throttling: relaxedThrottling(),
   });

@@ -2,7 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { Calls, startCachingTestApp } from './support/caching-test-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 const etagOf = (body: string) =>
   `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
@@ -14,7 +14,7 @@ describe('@CacheLLM ETag', () => {
   it('sends one ETag, the digest of the body, with the MISS and every HIT', async () => {
     app = await startCachingTestApp(
       { keyPrefix: uniquePrefix('etag'), l1: { ttlMs: 0 } },
-      testRedisUrl(),
+      testRedisOptions(),
     );
     const post = () =>
       request(app.getHttpServer())

@@ -1,27 +1,30 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { once } from 'node:events';
 import request from 'supertest';
-import { LlmCacheService, REDIS_CLIENT, type RedisClient } from '../src';
-import type { RedisServer } from './support/redis-server';
+import { LlmCacheService, REDIS_CLIENT, type RedisConnection } from '../src';
 import { Calls, Hooks, startCachingTestApp } from './support/caching-test-app';
-import { inspectClient, ownRedisServer, uniquePrefix } from './support/test-redis';
+import {
+  inspectClient,
+  ownRedis,
+  type OwnRedis,
+  uniquePrefix,
+  untilReady,
+} from './support/test-redis';
 
-async function getCalls(server: RedisServer): Promise<number> {
-  const client = await inspectClient(server.url);
+async function getCalls(server: OwnRedis): Promise<number> {
+  const inspect = await inspectClient(server.target);
   try {
-    const info = await client.info('commandstats');
-    return Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    return (await inspect.commandCalls()).get ?? 0;
   } finally {
-    client.destroy();
+    inspect.close();
   }
 }
 
 describe('CachingModule with its own Redis', () => {
-  let server: RedisServer;
+  let server: OwnRedis;
   let app: NestExpressApplication;
   const prefix = uniquePrefix('cache-resilience');
 
-  beforeAll(async () => (server = await ownRedisServer()));
+  beforeAll(async () => (server = await ownRedis()));
   afterAll(() => server.stop());
   afterEach(() => app.close());
 
@@ -29,7 +32,7 @@ describe('CachingModule with its own Redis', () => {
     request(app.getHttpServer()).post(path).send({ model: 'gpt-4o-mini', prompt });
 
   it('reads the cache once per request when the throttling probe asked first (probe, then interceptor)', async () => {
-    app = await startCachingTestApp({ keyPrefix: prefix, l1: { ttlMs: 0 } }, server.url);
+    app = await startCachingTestApp({ keyPrefix: prefix, l1: { ttlMs: 0 } }, server.target);
     const miss = await post('/probed', 'probe me');
     expect([miss.headers['x-probe'], miss.headers['x-cache']]).toEqual(['false', 'MISS']);
     const before = await getCalls(server);
@@ -49,12 +52,12 @@ describe('CachingModule with its own Redis', () => {
   });
 
   it('answers BYPASS to a corrupt entry, deletes it, and stores a good one on the next request', async () => {
-    app = await startCachingTestApp({ keyPrefix: prefix, l1: { ttlMs: 0 } }, server.url);
+    app = await startCachingTestApp({ keyPrefix: prefix, l1: { ttlMs: 0 } }, server.target);
     const body = { model: 'gpt-4o-mini', prompt: 'corrupt' };
     const hash = app.get(LlmCacheService).keyOf(body, { scope: 'global' });
-    const inspect = await inspectClient(server.url);
+    const inspect = await inspectClient(server.target);
     try {
-      await inspect.set(`${prefix}:{${hash}}`, 'not an entry');
+      await inspect.redis.set(`${prefix}:{${hash}}`, 'not an entry');
       const statuses: unknown[] = [];
       for (let i = 0; i < 3; i++) {
         const res = await post('/global-scope', 'corrupt');
@@ -63,13 +66,13 @@ describe('CachingModule with its own Redis', () => {
       }
       expect(statuses).toEqual(['BYPASS', 'MISS', 'HIT']);
     } finally {
-      inspect.destroy();
+      inspect.close();
     }
   });
 
   it('serves requests while Redis is killed (BYPASS) and caches again after it restarts, without an app restart', async () => {
-    app = await startCachingTestApp({ keyPrefix: prefix }, server.url);
-    const redis = app.get<RedisClient>(REDIS_CLIENT);
+    app = await startCachingTestApp({ keyPrefix: prefix }, server.target);
+    const redis = app.get<RedisConnection>(REDIS_CLIENT);
     app.get(Hooks).during = () => server.stop();
     const during = await post('/hooked', 'killed mid-request');
     expect(during.status).toBe(200);
@@ -80,17 +83,17 @@ describe('CachingModule with its own Redis', () => {
     expect([down.status, down.headers['x-cache']]).toEqual([200, 'BYPASS']);
 
     await server.restart();
-    if (!redis.isReady) await once(redis, 'ready');
+    await untilReady(redis);
     const miss = await post('/hooked', 'after restart');
     const hit = await post('/hooked', 'after restart');
     expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
-    const inspect = await inspectClient(server.url);
+    const inspect = await inspectClient(server.target);
     try {
       expect((await inspect.keys(`${prefix}*`)).some((key) => /\{[0-9a-f]{64}\}$/.test(key))).toBe(
         true,
       );
     } finally {
-      inspect.destroy();
+      inspect.close();
     }
   });
 });

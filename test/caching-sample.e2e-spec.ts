@@ -3,7 +3,7 @@ import request from 'supertest';
 import { DEFAULT_PRICES, PriceTable } from '../src/llm/llm-pricing';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { inspectClient, sampleRedis, uniquePrefix } from './support/test-redis';
 
 const body = {
   provider: 'openai',
@@ -16,7 +16,7 @@ const body = {
 
 describe.each([
   ['memory', () => ({})],
-  ['Redis', () => ({ redisUrl: testRedisUrl() })],
+  ['Redis', () => sampleRedis()],
 ])('CachingModule in the sample app (%s)', (_, storeOptions) => {
   let app: NestExpressApplication;
   const latency = process.env.LLM_LATENCY_MS;
@@ -129,7 +129,7 @@ describe('CachingModule keys in Redis', () => {
   it('keeps no prompt text in keys and a fixed key length, for a 1 MB prompt, deep nesting and __proto__ keys', async () => {
     const prefix = uniquePrefix('cache-keys');
     const app = await startSampleApp({
-      redisUrl: testRedisUrl(),
+      ...sampleRedis(),
       caching: { keyPrefix: prefix },
       throttling: relaxedThrottling(),
     });
@@ -165,7 +165,7 @@ describe('CachingModule keys in Redis', () => {
       }
       expect(new Set(entryKeys.map((key) => key.length)).size).toBe(1);
     } finally {
-      await redis.quit();
+      redis.close();
       await app.close();
     }
   });

@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { Calls, startCachingTestApp } from './support/caching-test-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 describe.each([
   ['memory', undefined],
@@ -11,7 +11,7 @@ describe.each([
   beforeEach(async () => {
     app = await startCachingTestApp(
       { keyPrefix: uniquePrefix('cache-scope') },
-      redis ? testRedisUrl() : undefined,
+      redis ? testRedisOptions() : undefined,
     );
   });
   afterEach(() => app.close());

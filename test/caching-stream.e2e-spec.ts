@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { sampleRedis, uniquePrefix } from './support/test-redis';
 
 const dataOf = (text: string): string[] =>
   text
@@ -13,7 +13,7 @@ const dataOf = (text: string): string[] =>
 
 describe.each([
   ['memory', () => ({})],
-  ['Redis', () => ({ redisUrl: testRedisUrl() })],
+  ['Redis', () => sampleRedis()],
 ])('CachingModule streaming (%s)', (_, storeOptions) => {
   let app: NestExpressApplication;
   let url: string;

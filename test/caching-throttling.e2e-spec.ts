@@ -12,7 +12,7 @@ import {
   ThrottlingStats,
 } from '../src';
 import { Calls, completion } from './support/caching-test-app';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // The real CachingModule and ThrottlingModule together: a cache hit on an @LLMThrottle route
 // consumes neither its request limit nor its token budget, whichever decorator comes first.
@@ -52,7 +52,7 @@ class LlmRoutes {
 async function start(redis: boolean): Promise<NestExpressApplication> {
   @Module({
     imports: [
-      ...(redis ? [RedisModule.forRoot({ url: testRedisUrl() })] : []),
+      ...(redis ? [RedisModule.forRoot(testRedisOptions())] : []),
       CachingModule.forRoot({
         keyPrefix: uniquePrefix('cache-rl'),
         partitionSecret: 'caching-throttling-spec-secret-0123456789',
@@ -148,19 +148,19 @@ describe.each([
 describe('CachingModule with ThrottlingModule on Redis: keys', () => {
   it('writes no rate-limit key for a cache hit', async () => {
     const app = await start(true);
-    const redis = await inspectClient();
+    const inspect = await inspectClient();
     try {
       const http = request(app.getHttpServer());
       await http.post('/throttle-first').send({ prompt: 'keys' }).expect(200);
-      const keysAfterMiss = await redis.keys('*rl-cache*');
-      const ttls = await Promise.all(keysAfterMiss.map((key) => redis.pTTL(key)));
+      const keysAfterMiss = await inspect.keys('*rl-cache*');
+      const ttls = await Promise.all(keysAfterMiss.map((key) => inspect.redis.pTTL(key)));
       for (let i = 0; i < 5; i++) await http.post('/throttle-first').send({ prompt: 'keys' });
-      expect(await redis.keys('*rl-cache*')).toEqual(keysAfterMiss);
+      expect(await inspect.keys('*rl-cache*')).toEqual(keysAfterMiss);
       // GCRA keys are rewritten on every admission; a hit leaves their expiry where it was.
-      const later = await Promise.all(keysAfterMiss.map((key) => redis.pTTL(key)));
+      const later = await Promise.all(keysAfterMiss.map((key) => inspect.redis.pTTL(key)));
       later.forEach((ttl, i) => expect(ttl).toBeLessThanOrEqual(ttls[i]!));
     } finally {
-      redis.destroy();
+      inspect.close();
       await app.close();
     }
   });

@@ -2,7 +2,7 @@ import type { CacheEntry } from '../src/caching/cache-entry';
 import { MemoryCacheStore } from '../src/caching/memory-cache.store';
 import { RedisCacheStore } from '../src/caching/redis-cache.store';
 import { TieredCacheStore } from '../src/caching/tiered-cache.store';
-import { inspectClient, uniquePrefix } from './support/test-redis';
+import { testConnection, uniquePrefix } from './support/test-redis';
 
 const entry = (): CacheEntry => ({
   body: '{"ok":true}',
@@ -18,7 +18,7 @@ const entry = (): CacheEntry => ({
 
 describe('TieredCacheStore on Redis', () => {
   it("puts the leader's entry in the L1 before the Redis write returns", async () => {
-    const redis = await inspectClient();
+    const redis = await testConnection();
     const store = new TieredCacheStore(
       new MemoryCacheStore(100, 1 << 20),
       new RedisCacheStore(redis, uniquePrefix('tiered')),

@@ -2,9 +2,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
 import request from 'supertest';
-import type { RedisClient } from '../src';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import {
+  inspectClient,
+  type RedisInspector,
+  sampleRedis,
+  uniquePrefix,
+} from './support/test-redis';
 import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
 
 // Bounded, reproducible runs: a failure prints the seed and the shrunk counterexample.
@@ -13,7 +17,7 @@ const HTTPS = { 'X-Forwarded-Proto': 'https' };
 
 async function sampleApp(prefix: string): Promise<INestApplication> {
   const app = await startSampleApp({
-    redisUrl: testRedisUrl(),
+    ...sampleRedis(),
     sessionSecret: TEST_SECRET,
     session: { prefix },
     caching: { keyPrefix: `${prefix}llm` },
@@ -106,7 +110,7 @@ const contentEncoding = fc.option(fc.constantFrom('identity', 'gzip', 'deflate',
 });
 
 describe('sample app under fuzzing', () => {
-  let redis: RedisClient;
+  let redis: RedisInspector;
   const latency = process.env.LLM_LATENCY_MS;
   beforeAll(async () => {
     process.env.LLM_LATENCY_MS = '0';
@@ -114,7 +118,7 @@ describe('sample app under fuzzing', () => {
   });
   afterAll(async () => {
     process.env.LLM_LATENCY_MS = latency;
-    await redis.destroy();
+    redis.close();
   });
 
   describe('POST /llm/generate body handling', () => {
@@ -305,7 +309,7 @@ describe('sample app under fuzzing', () => {
     let app: INestApplication;
     beforeAll(async () => {
       app = await startSampleApp({
-        redisUrl: testRedisUrl(),
+        ...sampleRedis(),
         sessionSecret: TEST_SECRET,
         throttling: {
           keyPrefix: uniquePrefix('fuzz-xff'),

@@ -2,27 +2,24 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import type { SampleOptions } from '../sample/sample-options';
-import { RedisCluster } from './support/redis-cluster';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { sampleRedis, uniquePrefix } from './support/test-redis';
 import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
 
 const HTTPS = { 'X-Forwarded-Proto': 'https' };
 const INSTANCES = 3;
 
-type Connection = Pick<SampleOptions, 'redisUrl' | 'redisCluster'>;
-
 /**
- * Three sample apps on the same Redis (or cluster), with key prefixes of their own test. Rate
- * limits are relaxed unless the test gives its own: every request comes from one address.
+ * Three sample apps on the run's Redis (a server or a cluster), with key prefixes of their own
+ * test. Rate limits are relaxed unless the test gives its own: every request comes from one
+ * address.
  */
 async function startInstances(
-  connection: Connection,
   name: string,
   throttling: SampleOptions['throttling'] = relaxedThrottling(),
 ) {
   const options: SampleOptions = {
-    ...connection,
+    ...sampleRedis(),
     sessionSecret: TEST_SECRET,
     session: { prefix: uniquePrefix(`${name}-sess`) },
     caching: { keyPrefix: uniquePrefix(`${name}-cache`).slice(0, -1) },
@@ -44,35 +41,13 @@ async function startInstances(
 
 const generate = (prompt: string) => ({ model: 'gpt-4o-mini', prompt, temperature: 0 });
 
-describe.each<[string, () => Promise<{ connection: Connection; stop(): Promise<void> }>]>([
-  [
-    'one Redis',
-    async () => ({ connection: { redisUrl: testRedisUrl() }, stop: async () => undefined }),
-  ],
-  [
-    'a 3-master Redis Cluster',
-    async () => {
-      const cluster = await RedisCluster.start();
-      return {
-        connection: { redisCluster: { rootNodes: cluster.rootNodes } },
-        stop: () => cluster.stop(),
-      };
-    },
-  ],
-])('three sample-app instances on %s', (_, connect) => {
+describe('three sample-app instances on one Redis', () => {
   const latency = process.env.LLM_LATENCY_MS;
-  let redis: { connection: Connection; stop(): Promise<void> };
-  beforeAll(async () => {
-    process.env.LLM_LATENCY_MS = '300';
-    redis = await connect();
-  });
-  afterAll(async () => {
-    process.env.LLM_LATENCY_MS = latency;
-    await redis.stop();
-  });
+  beforeAll(() => (process.env.LLM_LATENCY_MS = '300'));
+  afterAll(() => (process.env.LLM_LATENCY_MS = latency));
 
   it('makes exactly one upstream call per coalesced key, with requests spread over the instances', async () => {
-    const fleet = await startInstances(redis.connection, 'multi-coalesce');
+    const fleet = await startInstances('multi-coalesce');
     try {
       const prompts = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
       const perKey = 12;
@@ -99,7 +74,7 @@ describe.each<[string, () => Promise<{ connection: Connection; stop(): Promise<v
   });
 
   it('shows a session logged in on one instance on the others, and a logout on a third ends it everywhere', async () => {
-    const fleet = await startInstances(redis.connection, 'multi-sess');
+    const fleet = await startInstances('multi-sess');
     try {
       const login = await fleet
         .http(0)
@@ -130,7 +105,7 @@ describe.each<[string, () => Promise<{ connection: Connection; stop(): Promise<v
   });
 
   it('sums the stats exactly: after N requests over the instances, /stats/cache on each counts N', async () => {
-    const fleet = await startInstances(redis.connection, 'multi-stats');
+    const fleet = await startInstances('multi-stats');
     try {
       // Sequential, so no two requests race: the first of each prompt misses, the rest hit
       // (from Redis on the instances that did not make the first call).
@@ -178,7 +153,7 @@ describe.each<[string, () => Promise<{ connection: Connection; stop(): Promise<v
   it('admits exactly the limit across the instances: 30 concurrent requests, limit 10', async () => {
     // The sample's `expensive` preset on /llm/summarize, with a window long enough that no
     // request is refilled during the test; the sample's other limits stay as they are.
-    const fleet = await startInstances(redis.connection, 'multi-rl', {
+    const fleet = await startInstances('multi-rl', {
       keyPrefix: uniquePrefix('multi-rl'),
       policies: { expensive: { limit: 10, ttlMs: 3_600_000 } },
     });

@@ -4,8 +4,7 @@ import { RedisModule, RedisTimeoutError, withDeadline, type RedisConnection } fr
 import { REDIS_CLIENT } from '../src';
 import { Test } from '@nestjs/testing';
 import { startCachingTestApp } from './support/caching-test-app';
-import type { RedisServer } from './support/redis-server';
-import { ownRedisServer, uniquePrefix } from './support/test-redis';
+import { ownRedis, type OwnRedis, uniquePrefix } from './support/test-redis';
 import { sessionCookie, sessionTestApp } from './session-support/session-test-app';
 import { throttledApp } from './throttling-test-app';
 
@@ -20,10 +19,10 @@ async function timed<T>(work: Promise<T>): Promise<{ ms: number; value: T }> {
 }
 
 describe('A frozen Redis (SIGSTOP): every module answers within its bound', () => {
-  let server: RedisServer;
+  let server: OwnRedis;
   let app: INestApplication | undefined;
 
-  beforeEach(async () => (server = await ownRedisServer()));
+  beforeEach(async () => (server = await ownRedis()));
   afterEach(async () => {
     server.resume();
     await app?.close();
@@ -33,28 +32,28 @@ describe('A frozen Redis (SIGSTOP): every module answers within its bound', () =
 
   it('withDeadline fails a call a frozen Redis never answers with RedisTimeoutError', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [RedisModule.forRoot({ url: server.url })],
+      imports: [RedisModule.forRoot(server.target)],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
     const redis = app.get<RedisConnection>(REDIS_CLIENT);
-    await redis.set('k', 'v');
+    await redis.set('{frozen}k', 'v');
     server.pause();
     const started = Date.now();
-    const error = await withDeadline(redis.get('k'), BOUND_MS, 'a test read').catch(
+    const error = await withDeadline(redis.get('{frozen}k'), BOUND_MS, 'a test read').catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(RedisTimeoutError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(BOUND_MS - 5);
     server.resume();
-    expect(await withDeadline(redis.get('k'), BOUND_MS, 'a test read')).toBe('v');
+    expect(await withDeadline(redis.get('{frozen}k'), BOUND_MS, 'a test read')).toBe('v');
   });
 
   it('cache: the request still succeeds (BYPASS) after commandTimeoutMs, and caching resumes', async () => {
     const prefix = uniquePrefix('frozen-cache');
     const caching = await startCachingTestApp(
       { keyPrefix: prefix, l1: { ttlMs: 0 } },
-      { url: server.url, commandTimeoutMs: BOUND_MS },
+      { ...server.target, commandTimeoutMs: BOUND_MS },
     );
     app = caching;
     const post = (prompt: string) =>
@@ -73,7 +72,7 @@ describe('A frozen Redis (SIGSTOP): every module answers within its bound', () =
 
   it('throttling: open lets the request through, closed answers 503, after redisTimeoutMs', async () => {
     app = await throttledApp({
-      redis: { url: server.url },
+      redis: server.target,
       throttling: { keyPrefix: uniquePrefix('frozen-rl'), redisTimeoutMs: BOUND_MS },
     });
     const http = app.getHttpServer();
@@ -93,7 +92,7 @@ describe('A frozen Redis (SIGSTOP): every module answers within its bound', () =
   });
 
   it('sessions: a session route answers 503 after storeTimeoutMs, a plain route answers 200', async () => {
-    app = await sessionTestApp({ redisUrl: server.url, storeTimeoutMs: BOUND_MS });
+    app = await sessionTestApp({ redis: server.target, storeTimeoutMs: BOUND_MS });
     const http = app.getHttpServer();
     const https = { 'X-Forwarded-Proto': 'https' };
     const login = await request(http).post('/login/u1').set(https).expect(201);

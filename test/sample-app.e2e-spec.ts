@@ -2,7 +2,7 @@ import request from 'supertest';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import { SimulatedLlmProvider } from '../sample/llm/simulated-llm.provider';
 import { startSampleApp } from './support/sample-app';
-import { testRedisUrl } from './support/test-redis';
+import { sampleRedis } from './support/test-redis';
 
 describe('sample app', () => {
   const latency = process.env.LLM_LATENCY_MS;
@@ -11,7 +11,7 @@ describe('sample app', () => {
 
   it.each([
     ['embedded memory stores', () => ({})],
-    ['Redis', () => ({ redisUrl: testRedisUrl() })],
+    ['Redis', () => sampleRedis()],
   ])(
     'answers POST /llm/generate with a completion and usage after the simulated latency (%s)',
     async (_, options) => {

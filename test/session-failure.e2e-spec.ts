@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { inspectClient, ownRedisServer } from './support/test-redis';
+import { inspectClient, ownRedis, untilReady } from './support/test-redis';
 import { sessionCookie, sessionTestApp } from './session-support/session-test-app';
 import { REDIS_CLIENT, type RedisConnection } from '../src';
 
@@ -8,8 +8,8 @@ const STORE_TIMEOUT_MS = 500;
 
 describe('SessionModule when Redis goes away', () => {
   it('answers 503 on session routes, keeps other routes up, and recovers without a restart', async () => {
-    const server = await ownRedisServer();
-    const app = await sessionTestApp({ redisUrl: server.url, storeTimeoutMs: STORE_TIMEOUT_MS });
+    const server = await ownRedis();
+    const app = await sessionTestApp({ redis: server.target, storeTimeoutMs: STORE_TIMEOUT_MS });
     const http = app.getHttpServer();
     try {
       const login = await request(http).post('/login/u1').set(HTTPS).expect(201);
@@ -39,10 +39,7 @@ describe('SessionModule when Redis goes away', () => {
       await request(http).get('/health').expect(200);
 
       await server.restart();
-      const redis = app.get<RedisConnection>(REDIS_CLIENT);
-      await new Promise<void>((resolve) =>
-        'isReady' in redis && redis.isReady ? resolve() : redis.once('ready', () => resolve()),
-      );
+      await untilReady(app.get<RedisConnection>(REDIS_CLIENT));
       // The server lost its data (no persistence): the old session is gone, a new login works.
       await request(http).get('/me').set(HTTPS).set('Cookie', cookie).expect(401);
       const again = await request(http).post('/login/u1').set(HTTPS).expect(201);
@@ -54,14 +51,19 @@ describe('SessionModule when Redis goes away', () => {
   });
 
   it('answers 503 within storeTimeoutMs when Redis stops answering (paused, not closed)', async () => {
-    const server = await ownRedisServer();
-    const app = await sessionTestApp({ redisUrl: server.url, storeTimeoutMs: STORE_TIMEOUT_MS });
+    const server = await ownRedis();
+    const app = await sessionTestApp({ redis: server.target, storeTimeoutMs: STORE_TIMEOUT_MS });
     const http = app.getHttpServer();
-    const admin = await inspectClient(server.url);
+    const admin = await inspectClient(server.target);
     try {
       const cookie = sessionCookie(await request(http).post('/login/u1').set(HTTPS).expect(201))!;
-      // CLIENT PAUSE holds every command of every client: Redis is up but does not answer.
-      await admin.sendCommand(['CLIENT', 'PAUSE', String(STORE_TIMEOUT_MS * 4), 'ALL']);
+      // CLIENT PAUSE holds every command of every client: Redis is up but does not answer
+      // (every master of a cluster).
+      await Promise.all(
+        admin.nodes.map((node) =>
+          node.sendCommand(['CLIENT', 'PAUSE', String(STORE_TIMEOUT_MS * 4), 'ALL']),
+        ),
+      );
       const res = await request(http)
         .get('/me')
         .set(HTTPS)
@@ -70,7 +72,7 @@ describe('SessionModule when Redis goes away', () => {
       expect(res.status).toBe(503);
       await request(http).get('/health').set(HTTPS).set('Cookie', cookie).expect(200);
     } finally {
-      admin.destroy();
+      admin.close();
       await app.close();
       await server.stop();
     }

@@ -1,7 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { SessionService, SessionStats, type RedisClient } from '../src';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { SessionService, SessionStats } from '../src';
+import {
+  inspectClient,
+  type RedisInspector,
+  testRedisOptions,
+  uniquePrefix,
+} from './support/test-redis';
 import { Gate, gates, sessionCookie, sessionTestApp } from './session-support/session-test-app';
 
 const HTTPS = { 'X-Forwarded-Proto': 'https' };
@@ -16,17 +21,9 @@ function me(app: INestApplication, cookie: string) {
 }
 
 /** The session keys under a prefix (not the per-user indexes, not the counters). */
-async function sessionKeys(redis: RedisClient, prefix: string): Promise<string[]> {
+async function sessionKeys(redis: RedisInspector, prefix: string): Promise<string[]> {
   const keys = await redis.keys(`${prefix}*`);
   return keys.filter((key) => !key.endsWith(':index') && !key.includes('{stats}'));
-}
-
-async function commandCalls(redis: RedisClient): Promise<Record<string, number>> {
-  const info = await redis.info('commandstats');
-  const calls: Record<string, number> = {};
-  for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g))
-    calls[match[1]!] = Number(match[2]);
-  return calls;
 }
 
 const WRITES = ['evalsha', 'eval', 'hset', 'pexpireat', 'expire', 'set', 'zadd', 'del'];
@@ -42,13 +39,13 @@ function manualClock() {
 }
 
 describe('SessionModule store rules (Redis)', () => {
-  let redis: RedisClient;
+  let redis: RedisInspector;
   beforeAll(async () => (redis = await inspectClient()));
-  afterAll(() => redis.destroy());
+  afterAll(() => redis.close());
 
   it('keeps a session deleted when a request that loaded it finishes after the logout', async () => {
     const prefix = uniquePrefix('sess');
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix });
+    const app = await sessionTestApp({ redis: testRedisOptions(), prefix });
     const cookie = await login(app);
     const gate = new Gate();
     gates.set('late', gate);
@@ -71,7 +68,7 @@ describe('SessionModule store rules (Redis)', () => {
   });
 
   it('merges concurrent updates of different fields (neither is lost)', async () => {
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const app = await sessionTestApp({ redis: testRedisOptions(), prefix: uniquePrefix('sess') });
     const cookie = await login(app);
     const [a, b] = [new Gate(), new Gate()];
     gates.set('theme', a);
@@ -96,7 +93,7 @@ describe('SessionModule store rules (Redis)', () => {
   it('ends a session after the idle timeout (controllable clock)', async () => {
     const clock = manualClock();
     const app = await sessionTestApp({
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       prefix: uniquePrefix('sess'),
       ttlMs: 10_000,
       touchIntervalMs: 1_000,
@@ -115,7 +112,7 @@ describe('SessionModule store rules (Redis)', () => {
   it('ends a session at its absolute lifetime however active it is', async () => {
     const clock = manualClock();
     const app = await sessionTestApp({
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       prefix: uniquePrefix('sess'),
       ttlMs: 10_000,
       absoluteTtlMs: 30_000,
@@ -135,14 +132,14 @@ describe('SessionModule store rules (Redis)', () => {
   it('expires sessions in Redis itself (short real TTL)', async () => {
     const prefix = uniquePrefix('sess');
     const app = await sessionTestApp({
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       prefix,
       ttlMs: 300,
       touchIntervalMs: 0,
     });
     await login(app);
     const [key] = await sessionKeys(redis, prefix);
-    const pttl = await redis.pTTL(key!);
+    const pttl = await redis.redis.pTTL(key!);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(300);
     await app.close();
@@ -151,15 +148,15 @@ describe('SessionModule store rules (Redis)', () => {
   it('writes at most once per touchIntervalMs over 100 read-only requests', async () => {
     const clock = manualClock();
     const app = await sessionTestApp({
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       prefix: uniquePrefix('sess'),
       touchIntervalMs: 60_000,
       clock: clock.now,
     });
     const cookie = await login(app);
-    const before = await commandCalls(redis);
+    const before = await redis.commandCalls();
     for (let i = 0; i < 100; i++) await me(app, cookie).expect(200);
-    const middle = await commandCalls(redis);
+    const middle = await redis.commandCalls();
     expect(delta(before, middle, ['hgetall'])).toBe(100);
     expect(delta(before, middle, WRITES)).toBe(0);
     // Ten touch intervals pass over the next 100 requests: ten refreshes, each one script
@@ -168,7 +165,7 @@ describe('SessionModule store rules (Redis)', () => {
       if (i % 10 === 0) clock.advance(60_000);
       await me(app, cookie).expect(200);
     }
-    const after = await commandCalls(redis);
+    const after = await redis.commandCalls();
     expect(delta(middle, after, ['pexpireat'])).toBe(10);
     expect(delta(middle, after, ['hset'])).toBe(10);
     await app.close();
@@ -176,7 +173,7 @@ describe('SessionModule store rules (Redis)', () => {
 
   it('counts created, destroyed, revoked and active sessions in Redis', async () => {
     const prefix = uniquePrefix('sess');
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix, maxSessionsPerUser: 2 });
+    const app = await sessionTestApp({ redis: testRedisOptions(), prefix, maxSessionsPerUser: 2 });
     const stats = app.get(SessionStats);
     const cookies = [await login(app, 'a'), await login(app, 'a'), await login(app, 'a')];
     await login(app, 'b');
@@ -193,7 +190,7 @@ describe('SessionModule store rules (Redis)', () => {
 
 describe('SessionModule helpers and decorators', () => {
   it('supports the seed helpers createSession(res, data) and destroySession(req, res)', async () => {
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const app = await sessionTestApp({ redis: testRedisOptions(), prefix: uniquePrefix('sess') });
     const http = app.getHttpServer();
     const res = await request(http).post('/seed-login/u7').set(HTTPS).expect(201);
     const cookie = sessionCookie(res)!;
@@ -206,7 +203,7 @@ describe('SessionModule helpers and decorators', () => {
   });
 
   it('stores the user as req.session.userId, where resolveUserId (the other modules) finds it', async () => {
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const app = await sessionTestApp({ redis: testRedisOptions(), prefix: uniquePrefix('sess') });
     const http = app.getHttpServer();
     expect((await request(http).get('/whoami').set(HTTPS).expect(200)).body).toEqual({
       userId: null,
@@ -218,7 +215,7 @@ describe('SessionModule helpers and decorators', () => {
   });
 
   it('runs pipes on a @Session(property) parameter', async () => {
-    const app = await sessionTestApp({ redisUrl: testRedisUrl(), prefix: uniquePrefix('sess') });
+    const app = await sessionTestApp({ redis: testRedisOptions(), prefix: uniquePrefix('sess') });
     const cookie = await login(app, 'quiet');
     const res = await request(app.getHttpServer())
       .get('/shout')
@@ -231,18 +228,18 @@ describe('SessionModule helpers and decorators', () => {
 
   it('skips routes outside `routes`: no store read there, even with a cookie', async () => {
     const app = await sessionTestApp({
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       prefix: uniquePrefix('sess'),
       exclude: ['health'],
     });
     const cookie = await login(app);
     const redis = await inspectClient();
-    const before = await commandCalls(redis);
+    const before = await redis.commandCalls();
     for (let i = 0; i < 5; i++)
       await request(app.getHttpServer()).get('/health').set('Cookie', cookie).expect(200);
-    expect(delta(before, await commandCalls(redis), ['hgetall'])).toBe(0);
+    expect(delta(before, await redis.commandCalls(), ['hgetall'])).toBe(0);
     await me(app, cookie).expect(200);
-    redis.destroy();
+    redis.close();
     await app.close();
   });
 });

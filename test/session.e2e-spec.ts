@@ -2,15 +2,19 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { digest } from '../src';
 import { startSampleApp } from './support/sample-app';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import {
+  inspectClient,
+  type RedisInspector,
+  sampleRedis,
+  uniquePrefix,
+} from './support/test-redis';
 import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
-import type { RedisClient } from '../src';
 
 const HTTPS = { 'X-Forwarded-Proto': 'https' };
 
 async function sampleApp(prefix: string, extra: object = {}): Promise<INestApplication> {
   const app = await startSampleApp({
-    redisUrl: testRedisUrl(),
+    ...sampleRedis(),
     sessionSecret: TEST_SECRET,
     session: { prefix, ...extra },
   });
@@ -38,14 +42,14 @@ function rawId(cookie: string): string {
   return value.slice(2, value.lastIndexOf('.'));
 }
 
-async function keys(redis: RedisClient, prefix: string): Promise<string[]> {
-  return (await redis.keys(`${prefix}*`)).sort();
+async function keys(redis: RedisInspector, prefix: string): Promise<string[]> {
+  return redis.keys(`${prefix}*`);
 }
 
 describe('SessionModule on the sample app (Redis)', () => {
-  let redis: RedisClient;
+  let redis: RedisInspector;
   beforeAll(async () => (redis = await inspectClient()));
-  afterAll(() => redis.destroy());
+  afterAll(() => redis.close());
 
   it('logs in with a Secure HttpOnly SameSite=Lax __Host- cookie, logs out for good', async () => {
     const prefix = uniquePrefix('sess');
@@ -88,7 +92,7 @@ describe('SessionModule on the sample app (Redis)', () => {
       error: 'Unauthorized',
       message: 'A session is required: log in first.',
     });
-    expect(await redis.exists(`${prefix}{${tag}}:${digest(id, 32)}`)).toBe(0);
+    expect(await redis.redis.exists(`${prefix}{${tag}}:${digest(id, 32)}`)).toBe(0);
     await app.close();
   });
 
@@ -136,7 +140,7 @@ describe('SessionModule on the sample app (Redis)', () => {
     const old = await sampleApp(prefix);
     const { cookie } = await login(old);
     const rotated = await startSampleApp({
-      redisUrl: testRedisUrl(),
+      ...sampleRedis(),
       sessionSecret: TEST_SECRET,
       session: { prefix, secret: [newSecret, TEST_SECRET] },
     });
@@ -145,7 +149,7 @@ describe('SessionModule on the sample app (Redis)', () => {
     const fresh = await login(rotated, 'bob');
     await profile(old, fresh.cookie).expect(401); // signed with the new secret only
     const dropped = await startSampleApp({
-      redisUrl: testRedisUrl(),
+      ...sampleRedis(),
       session: { prefix, secret: newSecret },
     });
     (dropped as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');

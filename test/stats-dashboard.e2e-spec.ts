@@ -6,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
 import { StatsSeriesService } from '../src/stats/stats-series.service';
 import { startStatsApp } from './support/stats-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, 'artifacts');
@@ -32,7 +32,7 @@ describe('GET /stats/dashboard in headless Chromium', () => {
     }
     app = await startStatsApp({
       prefix: uniquePrefix('stats-dashboard'),
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       listen: true,
       stats: { path: 'admin/stats', token: TOKEN, seriesIntervalMs: 1000, dashboardPollMs: 200 },
     });

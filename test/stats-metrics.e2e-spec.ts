@@ -3,7 +3,7 @@ import request from 'supertest';
 import { PROM_CLIENT } from '../src/stats/stats.constants';
 import { statsApps } from './support/stats-app';
 import { parsePrometheusText, type PromFamily } from './support/prometheus-text';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 const http = (app: INestApplication) => request(app.getHttpServer());
 
@@ -16,8 +16,8 @@ describe('GET /stats/metrics', () => {
 
   it('exports the cluster-wide figures as valid Prometheus text with the documented names and labels', async () => {
     const prefix = uniquePrefix('stats-metrics');
-    const a = await start({ prefix, redisUrl: testRedisUrl() });
-    const b = await start({ prefix, redisUrl: testRedisUrl() });
+    const a = await start({ prefix, redis: testRedisOptions() });
+    const b = await start({ prefix, redis: testRedisOptions() });
     const route = 'POST /llm/generate';
     await http(a)
       .post('/fixture/cache')

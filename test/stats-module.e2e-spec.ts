@@ -5,14 +5,19 @@ import { StatsSeriesService } from '../src/stats/stats-series.service';
 import type { SessionStatsSnapshot } from '../src/common/stats-shapes';
 import { StatsSource, type StatsSnapshotSource } from '../src/common/stats-source';
 import { REDIS_CLIENT } from '../src/redis/redis.constants';
-import type { RedisClient } from '../src/redis/redis.types';
+import type { RedisConnection } from '../src/redis/redis.types';
 import { StatsModule } from '../src/stats/stats.module';
 import type { CacheEvent } from './support/stats-fixtures';
 import { startStatsApp, statsApps } from './support/stats-app';
 import { AdminHeaderGuard } from './support/admin-header.guard';
-import { RedisCluster } from './support/redis-cluster';
 import { startSampleApp } from './support/sample-app';
-import { inspectClient, ownRedisServer, testRedisUrl, uniquePrefix } from './support/test-redis';
+import {
+  inspectClient,
+  ownRedis,
+  testRedisOptions,
+  uniquePrefix,
+  untilReady,
+} from './support/test-redis';
 
 // The samplers sample "now" at start-up; the tests drive them with a clock a day ahead,
 // aligned to a minute (a multiple of every interval used here).
@@ -65,8 +70,8 @@ describe('StatsModule', () => {
     let b: INestApplication;
     beforeEach(async () => {
       const prefix = uniquePrefix('stats-sum');
-      a = await start({ prefix, redisUrl: testRedisUrl() });
-      b = await start({ prefix, redisUrl: testRedisUrl() });
+      a = await start({ prefix, redis: testRedisOptions() });
+      b = await start({ prefix, redis: testRedisOptions() });
       await cacheTraffic(a, [hit('gpt-4o', 1.25, 1000, 2000), miss('gpt-4o'), miss('gpt-4o-mini')]);
       await cacheTraffic(b, [
         hit('gpt-4o', 0.25, 500, 1500),
@@ -168,7 +173,7 @@ describe('StatsModule', () => {
     const prefix = uniquePrefix('stats-bounded');
     const app = await start({
       prefix,
-      redisUrl: testRedisUrl(),
+      redis: testRedisOptions(),
       stats: { seriesPoints: 3, seriesIntervalMs: 1000 },
     });
     const series = app.get(StatsSeriesService);
@@ -177,11 +182,11 @@ describe('StatsModule', () => {
     for (let i = 0; i < 5; i++) expect(await series.sample(t0 + i * 1000)).toBe(true);
     const points = await series.points();
     expect(points.map((p) => p.t)).toEqual([t0 + 2000, t0 + 3000, t0 + 4000]);
-    const redis = await inspectClient();
+    const inspect = await inspectClient();
     try {
-      expect(await redis.lLen(`${prefix}{series}:points`)).toBe(3);
+      expect(await inspect.redis.lLen(`${prefix}{series}:points`)).toBe(3);
     } finally {
-      redis.destroy();
+      inspect.close();
     }
   });
 
@@ -239,7 +244,7 @@ describe('StatsModule', () => {
     it('is refused with 403 when the module has neither token nor guard, and zeroes nothing', async () => {
       const app = await start({
         prefix: uniquePrefix('stats-reset-open'),
-        redisUrl: testRedisUrl(),
+        redis: testRedisOptions(),
       });
       await cacheTraffic(app, [miss('gpt-4o')]);
       const res = await http(app).post('/stats/reset').expect(403);
@@ -253,8 +258,8 @@ describe('StatsModule', () => {
     it('zeroes every section and the series, cluster-wide, when protected', async () => {
       const prefix = uniquePrefix('stats-reset');
       const token = 'a-long-enough-stats-token';
-      const a = await start({ prefix, redisUrl: testRedisUrl(), stats: { token } });
-      const b = await start({ prefix, redisUrl: testRedisUrl(), stats: { token } });
+      const a = await start({ prefix, redis: testRedisOptions(), stats: { token } });
+      const b = await start({ prefix, redis: testRedisOptions(), stats: { token } });
       await cacheTraffic(a, [miss('gpt-4o'), hit('gpt-4o', 1, 1, 1)]);
       await throttleTraffic(a, [['llm', 'rejected', 'x']]);
       await sessionTraffic(b, ['created']);
@@ -331,12 +336,12 @@ describe('StatsModule', () => {
   });
 
   it('answers while Redis is down (sections null and unavailable, section routes 503) and recovers when it returns', async () => {
-    const server = await ownRedisServer();
+    const server = await ownRedis();
     try {
       const token = 'redis-down-token-0123456789';
       const app = await start({
         prefix: uniquePrefix('stats-down'),
-        redisUrl: server.url,
+        redis: server.target,
         stats: { token },
       });
       const http = (a: INestApplication) => ({
@@ -358,8 +363,7 @@ describe('StatsModule', () => {
 
       // Back to figures once Redis returns (empty: the server kept nothing).
       await server.restart();
-      const redis = app.get<RedisClient>(REDIS_CLIENT);
-      if (!redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
+      await untilReady(app.get<RedisConnection>(REDIS_CLIENT));
       const back = await http(app).get('/stats').expect(200);
       expect(back.body.unavailable).toEqual([]);
       expect(back.body.cache).toMatchObject({ misses: 0 });
@@ -408,34 +412,6 @@ class HangingSessionStats implements StatsSnapshotSource<SessionStatsSnapshot> {
   }
   async reset(): Promise<void> {}
 }
-
-describe('StatsModule on a Redis Cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-  }, 60_000);
-  afterAll(() => cluster?.stop());
-
-  it('sums two instances and records the series (every multi-key script on one slot)', async () => {
-    const prefix = uniquePrefix('stats-cluster');
-    const a = await startStatsApp({ prefix, cluster: cluster.rootNodes });
-    const b = await startStatsApp({ prefix, cluster: cluster.rootNodes });
-    try {
-      await cacheTraffic(a, [hit('gpt-4o', 0.5, 10, 10)]);
-      await cacheTraffic(b, [miss('gpt-4o'), hit('o3', 0.25, 10, 10)]);
-      await sessionTraffic(b, ['created']);
-      const { body } = await request(a.getHttpServer()).get('/stats').expect(200);
-      expect(body).toMatchObject({ cache: { hits: 2, misses: 1 }, sessions: { active: 1 } });
-      const t0 = future();
-      expect(await a.get(StatsSeriesService).sample(t0)).toBe(true);
-      expect(await b.get(StatsSeriesService).sample(t0)).toBe(false);
-      const series = await request(b.getHttpServer()).get('/stats/series').expect(200);
-      expect(series.body.points.at(-1)).toMatchObject({ t: t0, hits: 2, misses: 1 });
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  }, 60_000);
-});
 
 describe('StatsModule edge cases', () => {
   it('reports a source that does not answer within snapshotTimeoutMs as unavailable', async () => {

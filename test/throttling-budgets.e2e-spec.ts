@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import request from 'supertest';
 import { ThrottlingStats } from '../src';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../src/common/cache-probe';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 import { hang, HOUR_MS, throttledApp } from './throttling-test-app';
 
 /**
@@ -28,7 +28,7 @@ const budgetApp = (keyPrefix: string, extra: { probe?: PrefixCacheProbe } = {}) 
       policies: { llm: { limit: 3, ttlMs: HOUR_MS } },
       llm: { tokensPerMinute: 1000, leaseTtlMs: 300 },
     },
-    redis: { url: testRedisUrl() },
+    redis: testRedisOptions(),
     globalProviders: extra.probe ? [{ provide: LLM_CACHE_PROBE, useValue: extra.probe }] : [],
   });
 
@@ -125,7 +125,7 @@ describe('ThrottlingModule LLM budgets (Redis)', () => {
         .expect(200);
     const fourth = await http.post('/llm').send({ prompt: 'fresh', max_tokens: 100 }).expect(429);
     expect(fourth.body.policies.map((p: { name: string }) => p.name)).toEqual(['llm']);
-    inspect.destroy();
+    inspect.close();
     await app.close();
   });
 
@@ -146,7 +146,7 @@ describe('ThrottlingModule LLM budgets (Redis)', () => {
   it('enforces a dollar budget per day, priced by model', async () => {
     const app = await throttledApp({
       throttling: { keyPrefix: uniquePrefix('throttle-usd'), llm: { usdPerDay: 0.01 } },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const http = request(app.getHttpServer());
     // gpt-4o-mini: 0.15 $/M in, 0.6 $/M out. 10k output tokens reserve ~ $0.006.

@@ -2,8 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ThrottlingStats } from '../src';
-import { inspectClient, ownRedisServer, testRedisUrl, uniquePrefix } from './support/test-redis';
-import type { RedisServer } from './support/redis-server';
+import { inspectClient, ownRedis, testRedisOptions, uniquePrefix } from './support/test-redis';
 import { HOUR_MS, throttledApp } from './throttling-test-app';
 
 const policies = {
@@ -29,7 +28,7 @@ describe('ThrottlingModule request limits (Redis)', () => {
     const keyPrefix = uniquePrefix('throttle-burst');
     const apps = await Promise.all(
       [0, 1].map(() =>
-        throttledApp({ throttling: { keyPrefix, policies }, redis: { url: testRedisUrl() } }),
+        throttledApp({ throttling: { keyPrefix, policies }, redis: testRedisOptions() }),
       ),
     );
     const urls = await Promise.all(apps.map(listen));
@@ -71,7 +70,7 @@ describe('ThrottlingModule request limits (Redis)', () => {
   it('does not consume the first limit when the second rejects (all or nothing)', async () => {
     const app = await throttledApp({
       throttling: { keyPrefix: uniquePrefix('throttle-aon'), policies },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const http = request(app.getHttpServer());
     await http.get('/two').expect(200);
@@ -85,6 +84,24 @@ describe('ThrottlingModule request limits (Redis)', () => {
     await close(app);
   });
 
+  it('keeps all-or-nothing when the limits of a request count different trackers (other hash tags, other cluster slots)', async () => {
+    const app = await throttledApp({
+      // closed: a cross-slot error would answer 503 instead of silently falling back to memory.
+      throttling: { keyPrefix: uniquePrefix('throttle-mixed'), onRedisError: 'closed' },
+      redis: testRedisOptions(),
+    });
+    const http = request(app.getHttpServer());
+    // 'first' (5) counts by IP, 'user-pair' (2) by the x-user header: two hash tags.
+    await http.get('/mixed').set('x-user', 'u1').expect(200);
+    await http.get('/mixed').set('x-user', 'u1').expect(200);
+    const third = await http.get('/mixed').set('x-user', 'u1').expect(429);
+    expect(third.body.policies.map((p: { name: string }) => p.name)).toEqual(['user-pair']);
+    // The rejected request's admission by 'first' was refunded: 3 of 5 remain.
+    for (let i = 0; i < 3; i++) await http.get('/one').expect(200);
+    await http.get('/one').expect(429);
+    await close(app);
+  });
+
   it('writes both header styles for every policy of a route, and none on skipped routes', async () => {
     const app = await throttledApp({
       throttling: {
@@ -92,7 +109,7 @@ describe('ThrottlingModule request limits (Redis)', () => {
         policies,
         global: { limit: 200, ttlMs: 60_000 },
       },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const http = request(app.getHttpServer());
     const res = await http.get('/two').expect(200);
@@ -122,7 +139,7 @@ describe('ThrottlingModule request limits (Redis)', () => {
         message: 'Slow down, please.',
         onLimitReached: (_context, detail) => void seen.push(detail),
       },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const http = request(app.getHttpServer());
     await http.get('/by-ip').expect(200);
@@ -135,7 +152,7 @@ describe('ThrottlingModule request limits (Redis)', () => {
   });
 
   it('uses exactly one Redis round trip (one EVALSHA, nothing else) per request with 3 named throttlers + global', async () => {
-    const server: RedisServer = await ownRedisServer();
+    const server = await ownRedis();
     const app = await throttledApp({
       throttling: {
         keyPrefix: uniquePrefix('throttle-rt'),
@@ -143,27 +160,30 @@ describe('ThrottlingModule request limits (Redis)', () => {
         global: { limit: 10_000, ttlMs: 60_000 },
         statsFlushIntervalMs: 3_600_000,
       },
-      redis: { url: server.url },
+      redis: server.target,
     });
     const http = request(app.getHttpServer());
     await http.get('/three').expect(200); // loads the script (NOSCRIPT -> EVAL) once
-    // MONITOR shows every command a client sends; commands a script runs are marked [.. lua].
-    const monitor = await inspectClient(server.url);
+    // MONITOR shows every command a client sends (on every master of a cluster); commands a
+    // script runs are marked [.. lua]. Both inspectors connect first (a cluster client's
+    // connection sends CLUSTER SLOTS).
+    const marker = await inspectClient(server.target);
+    const monitor = await inspectClient(server.target);
     const lines: string[] = [];
-    await monitor.monitor((line) => lines.push(line));
-    const marker = await inspectClient(server.url);
+    await Promise.all(monitor.nodes.map((node) => node.monitor((line) => lines.push(line))));
     for (let i = 0; i < 40; i++) await http.get('/three').expect(200);
-    await marker.echo('end-of-run');
+    await Promise.all(marker.nodes.map((node) => node.echo('end-of-run')));
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
-        if (lines.some((l) => l.includes('end-of-run'))) resolve(clearInterval(check));
+        const ends = lines.filter((l) => l.includes('end-of-run')).length;
+        if (ends === marker.nodes.length) resolve(clearInterval(check));
       }, 5);
     });
     const fromClients = lines.filter((l) => !/\[\d+ lua\]/.test(l) && !l.includes('end-of-run'));
     expect(fromClients).toHaveLength(40);
     expect(fromClients.every((l) => /"evalsha"/i.test(l))).toBe(true);
-    monitor.destroy();
-    marker.destroy();
+    monitor.close();
+    marker.close();
     await close(app);
     await server.stop();
   });
@@ -171,7 +191,7 @@ describe('ThrottlingModule request limits (Redis)', () => {
   it('counts allowed and rejected per policy and the top rejected trackers (hashed) in stats', async () => {
     const app = await throttledApp({
       throttling: { keyPrefix: uniquePrefix('throttle-stats'), policies },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const stats = app.get(ThrottlingStats);
     await stats.reset();

@@ -10,7 +10,7 @@ import {
   RedisThrottleStore,
   type RedisConnection,
 } from '../src';
-import { testRedisUrl } from './support/test-redis';
+import { testRedisOptions } from './support/test-redis';
 
 @Controller()
 class PlainController {
@@ -27,7 +27,7 @@ describe('our stores as the storage of a plain @nestjs/throttler ThrottlerModule
   ])('%s enforces ThrottlerModule limits with its own guard', async (_, makeStore) => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        RedisModule.forRoot({ url: testRedisUrl() }),
+        RedisModule.forRoot(testRedisOptions()),
         ThrottlerModule.forRootAsync({
           inject: [REDIS_CLIENT],
           useFactory: (redis: RedisConnection) => ({

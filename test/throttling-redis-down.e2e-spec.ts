@@ -1,15 +1,15 @@
 import request from 'supertest';
 import { REDIS_CLIENT, type RedisConnection } from '../src';
-import { inspectClient, ownRedisServer, uniquePrefix } from './support/test-redis';
+import { inspectClient, ownRedis, uniquePrefix, untilReady } from './support/test-redis';
 import { throttledApp } from './throttling-test-app';
 
 describe('ThrottlingModule when Redis goes away', () => {
   it('applies open / closed / local per policy when Redis is killed mid-load, and recovers without a restart', async () => {
-    const server = await ownRedisServer();
+    const server = await ownRedis();
     const keyPrefix = uniquePrefix('throttle-down');
     const app = await throttledApp({
       throttling: { keyPrefix, trustProxy: 1, redisTimeoutMs: 300 },
-      redis: { url: server.url, commandTimeoutMs: 500, maxReconnectDelayMs: 50 },
+      redis: { ...server.target, commandTimeoutMs: 500, maxReconnectDelayMs: 50 },
     });
     const http = request(app.getHttpServer());
     const get = (route: string, client: string) =>
@@ -42,43 +42,43 @@ describe('ThrottlingModule when Redis goes away', () => {
 
     // Redis is back (empty: no persistence); the same app uses it again.
     await server.restart();
-    const redis = app.get<RedisConnection>(REDIS_CLIENT);
-    if (!redis.isReady) await new Promise((resolve) => redis.once('ready', resolve));
+    await untilReady(app.get<RedisConnection>(REDIS_CLIENT));
     await get('p-closed', '3.3.3.3').expect(200);
     await get('p-local', '3.3.3.3').expect(200);
-    const inspect = await inspectClient(server.url);
+    const inspect = await inspectClient(server.target);
     const limitKeys = (await inspect.keys(`${keyPrefix}*`)).filter((k) => !k.includes('{stats}'));
     expect(limitKeys.sort()).toEqual([
       expect.stringMatching(/:p-closed$/),
       expect.stringMatching(/:p-local$/),
     ]);
-    inspect.destroy();
+    inspect.close();
     await app.close();
     await server.stop();
   });
 
   it('does not wait for a stalled Redis past redisTimeoutMs: the failure policy answers', async () => {
-    const server = await ownRedisServer();
+    const server = await ownRedis();
     const app = await throttledApp({
       throttling: { keyPrefix: uniquePrefix('throttle-stall'), redisTimeoutMs: 200 },
-      redis: { url: server.url, commandTimeoutMs: 5000 },
+      redis: { ...server.target, commandTimeoutMs: 5000 },
     });
     const http = request(app.getHttpServer());
     const healthy = await http.get('/p-open').expect(200);
     expect(healthy.headers['ratelimit-policy']).toBe('"p-open";q=5;w=3600');
-    const staller = await inspectClient(server.url);
-    // A script that spins for 1.5 s blocks every other client of the server meanwhile.
+    const staller = await inspectClient(server.target);
+    // A script that spins for 1.5 s blocks every other client of the server meanwhile (on
+    // every master of a cluster).
     const spin =
       "local s = redis.call('TIME') repeat local n = redis.call('TIME') " +
       'until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 1500000 return 1';
-    const stall = staller.eval(spin);
+    const stall = Promise.all(staller.nodes.map((node) => node.eval(spin)));
     // Redis is connected but silent for 1.5 s: the open policy lets the request through
     // without its figures (no RateLimit headers), the closed one answers 503.
     const open = await http.get('/p-open').expect(200);
     expect(open.headers['ratelimit-policy']).toBeUndefined();
     await http.get('/p-closed').expect(503);
     await stall;
-    staller.destroy();
+    staller.close();
     await app.close();
     await server.stop();
   });

@@ -1,9 +1,9 @@
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleCheck } from '../src';
-import { inspectClient, uniquePrefix } from './support/test-redis';
+import { testConnection, uniquePrefix } from './support/test-redis';
 
 describe('GCRA: the memory store and the Redis script agree', () => {
   it('gives the same decisions and remaining counts for the same sequence of checks', async () => {
-    const redis = await inspectClient();
+    const redis = await testConnection();
     const prefix = uniquePrefix('throttle-same');
     const stores = [new MemoryThrottleStore(), new RedisThrottleStore(redis)];
     // Long periods: the few ms between the two stores' clocks do not change a decision.

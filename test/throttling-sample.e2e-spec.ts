@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startSampleApp } from './support/sample-app';
-import { testRedisUrl, uniquePrefix } from './support/test-redis';
+import { sampleRedis, uniquePrefix } from './support/test-redis';
 
 describe('sample app throttling', () => {
   const latency = process.env.LLM_LATENCY_MS;
@@ -9,10 +9,7 @@ describe('sample app throttling', () => {
 
   it.each([
     ['embedded memory store', () => ({})],
-    [
-      'Redis',
-      () => ({ redisUrl: testRedisUrl(), throttling: { keyPrefix: uniquePrefix('sample-rl') } }),
-    ],
+    ['Redis', () => ({ ...sampleRedis(), throttling: { keyPrefix: uniquePrefix('sample-rl') } })],
   ])(
     'limits POST /llm/summarize by the expensive preset (10/min) and reports every policy (%s)',
     async (_, options) => {

@@ -1,13 +1,13 @@
 import request from 'supertest';
 import { ThrottlingOptionsError } from '../src';
-import { inspectClient, testRedisUrl, uniquePrefix } from './support/test-redis';
+import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 import { throttledApp } from './throttling-test-app';
 
 describe('ThrottlingModule trackers', () => {
   it('ignores a spoofed X-Forwarded-For when no proxy is trusted', async () => {
     const app = await throttledApp({
       throttling: { keyPrefix: uniquePrefix('throttle-xff0') },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const http = request(app.getHttpServer());
     await http.get('/by-ip').set('X-Forwarded-For', '1.1.1.1').expect(200);
@@ -20,7 +20,7 @@ describe('ThrottlingModule trackers', () => {
   it('with one trusted hop uses the address that proxy appended, whatever the client put before it', async () => {
     const app = await throttledApp({
       throttling: { keyPrefix: uniquePrefix('throttle-xff1'), trustProxy: 1 },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     const http = request(app.getHttpServer());
     await http.get('/by-ip').set('X-Forwarded-For', '9.9.9.9, 1.1.1.1').expect(200);
@@ -42,7 +42,7 @@ describe('ThrottlingModule trackers', () => {
     async (_, route, header) => {
       const app = await throttledApp({
         throttling: { keyPrefix: uniquePrefix('throttle-ids') },
-        redis: { url: testRedisUrl() },
+        redis: testRedisOptions(),
       });
       const http = request(app.getHttpServer());
       await http.get(route).set(header, 'one').expect(200);
@@ -58,7 +58,7 @@ describe('ThrottlingModule trackers', () => {
     const keyPrefix = uniquePrefix('throttle-keys');
     const app = await throttledApp({
       throttling: { keyPrefix, trustProxy: 1 },
-      redis: { url: testRedisUrl() },
+      redis: testRedisOptions(),
     });
     await request(app.getHttpServer())
       .get('/by-ip')
@@ -70,7 +70,7 @@ describe('ThrottlingModule trackers', () => {
       expect.stringMatching(new RegExp(`^${keyPrefix}\\{[0-9a-f]{32}\\}:by-ip$`)),
     ]);
     expect(keys.join()).not.toContain('203.0.113.7');
-    inspect.destroy();
+    inspect.close();
     await app.close();
   });
 

@@ -3,6 +3,7 @@ import { LogThrottle } from '../common/log-throttle';
 import type { ThrottlingStatsSnapshot } from '../common/stats-shapes';
 import { StatsSource, type StatsSnapshotSource } from '../common/stats-source';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { isRedisReady } from '../redis/redis-ready';
 import type { RedisConnection } from '../redis/redis.types';
 import { RESOLVED_THROTTLING_OPTIONS } from './throttling.internal-constants';
 import type { ResolvedThrottlingOptions } from './throttling-options';
@@ -137,12 +138,12 @@ export class ThrottlingStats
   }
 
   /**
-   * A disconnected node-redis client fails single commands at once but runs a MULTI through its
-   * next reconnection attempt (up to `maxReconnectDelayMs`): while it is known to be down, keep
-   * the counts batched and answer the snapshot at once instead.
+   * A disconnected node-redis client (or cluster node) fails single commands at once but runs a
+   * MULTI through its next reconnection attempt (up to `maxReconnectDelayMs`): while it is known
+   * to be down, keep the counts batched and answer the snapshot at once instead.
    */
   private offline(): boolean {
-    return this.redis !== undefined && 'isReady' in this.redis && !this.redis.isReady;
+    return this.redis !== undefined && !isRedisReady(this.redis);
   }
 
   private recordRejectedTrackerBy(tracker: string, n: number): void {

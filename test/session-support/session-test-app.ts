@@ -20,9 +20,9 @@ import {
   Session,
   SessionModule,
   SessionService,
-  type RedisModuleOptions,
   type SessionModuleOptions,
 } from '../../src';
+import type { RedisTarget } from '../support/test-redis';
 import { resolveUserId } from '../../src/common/request-identity';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -115,15 +115,11 @@ class TestController {
   }
 }
 
-/** A Nest app with SessionModule (Redis at `redisUrl`, or memory) and a few session routes. */
+/** A Nest app with SessionModule (on `redis`, or in memory) and a few session routes. */
 export async function sessionTestApp(
-  options: Partial<SessionModuleOptions> & {
-    redisUrl?: string;
-    cluster?: RedisModuleOptions['cluster'];
-  } = {},
+  options: Partial<SessionModuleOptions> & { redis?: RedisTarget } = {},
 ): Promise<INestApplication> {
-  const { redisUrl, cluster, ...session } = options;
-  const redis = redisUrl ? { url: redisUrl } : cluster ? { cluster } : undefined;
+  const { redis, ...session } = options;
   @Module({
     imports: [
       ...(redis ? [RedisModule.forRoot({ ...redis, maxReconnectDelayMs: 50 })] : []),

@@ -189,14 +189,11 @@ class TestLlmController {
 
 @Module({})
 class TestLlmModule {
-  static register(
-    options: CachingModuleOptions,
-    redis?: string | RedisModuleOptions,
-  ): DynamicModule {
+  static register(options: CachingModuleOptions, redis?: RedisModuleOptions): DynamicModule {
     return {
       module: TestLlmModule,
       imports: [
-        ...(redis ? [RedisModule.forRoot(typeof redis === 'string' ? { url: redis } : redis)] : []),
+        ...(redis ? [RedisModule.forRoot(redis)] : []),
         CachingModule.forRoot({
           partitionSecret: 'test-partition-secret-0123456789abcdef',
           ...options,
@@ -208,10 +205,10 @@ class TestLlmModule {
   }
 }
 
-/** A Nest app with `@CacheLLM` test routes; `x-user` sets `req.user.id`. */
+/** A Nest app with `@CacheLLM` test routes (on Redis when given); `x-user` sets `req.user.id`. */
 export async function startCachingTestApp(
   options: CachingModuleOptions,
-  redis?: string | RedisModuleOptions,
+  redis?: RedisModuleOptions,
 ): Promise<NestExpressApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [TestLlmModule.register(options, redis)],

@@ -38,6 +38,11 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The server as `RedisModule.forRoot()` takes it. */
+  get target(): { url: string } {
+    return { url: this.url };
+  }
+
   get running(): boolean {
     return (
       this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null

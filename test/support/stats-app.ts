@@ -5,13 +5,13 @@ import { RedisModule } from '../../src/redis/redis.module';
 import { StatsModule } from '../../src/stats/stats.module';
 import type { STATS_OPTIONS_TYPE } from '../../src/stats/stats.module-definition';
 import { StatsFixtureModule } from './stats-fixtures';
+import type { RedisTarget } from './test-redis';
 
 export interface StatsAppOptions {
   /** Key prefix of the fixture sources and of StatsModule's own keys. */
   prefix: string;
-  redisUrl?: string;
-  /** Redis Cluster seed nodes (instead of `redisUrl`). */
-  cluster?: { url: string }[];
+  /** Redis (a server or a cluster); without it, everything stays in memory. */
+  redis?: RedisTarget;
   /** Which fixture sources the app has. */
   sources?: StatsSection[];
   stats?: typeof STATS_OPTIONS_TYPE;
@@ -22,16 +22,11 @@ export interface StatsAppOptions {
   listen?: boolean;
 }
 
-/** An app with StatsModule and the fixture sources, on Redis when `redisUrl` is given. */
+/** An app with StatsModule and the fixture sources, on Redis when `redis` is given. */
 export async function startStatsApp(options: StatsAppOptions): Promise<INestApplication> {
   let builder = Test.createTestingModule({
     imports: [
-      ...(options.redisUrl
-        ? [RedisModule.forRoot({ url: options.redisUrl, commandTimeoutMs: 500 })]
-        : []),
-      ...(options.cluster
-        ? [RedisModule.forRoot({ cluster: { rootNodes: options.cluster } })]
-        : []),
+      ...(options.redis ? [RedisModule.forRoot({ ...options.redis, commandTimeoutMs: 500 })] : []),
       StatsFixtureModule.register(options.prefix, options.sources),
       StatsModule.forRoot({ keyPrefix: options.prefix, ...options.stats }),
     ],

@@ -1,0 +1,17 @@
+import type { RedisCluster, RedisConnection } from './redis.types';
+
+/**
+ * Whether the shared connection can run a command now: the client is ready, or on a cluster
+ * every master's connection is (a cluster client has no `isReady` of its own; a master that
+ * has no connection yet is opened on first use). A disconnected node-redis client fails
+ * single commands at once but runs a MULTI through its next reconnection attempt, so code
+ * that batches in a MULTI checks this first.
+ *
+ * @example
+ * if (!isRedisReady(redis)) return keepBatched();
+ */
+export function isRedisReady(redis: RedisConnection): boolean {
+  if ('masters' in redis)
+    return (redis as RedisCluster).masters.every((master) => master.client?.isReady ?? true);
+  return redis.isReady;
+}
