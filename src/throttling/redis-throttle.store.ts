@@ -118,26 +118,32 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
   }
 
   private async consumeOne(checks: ThrottleCheck[]): Promise<ConsumeResult> {
-    const reply = (await consumeScript.run(
-      this.redis,
-      checks.flatMap((c) => [c.key, leaseKeyOf(c.key)]),
-      checks.flatMap((c) => [
+    // Plain loops: this runs on every request.
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const c of checks) {
+      keys.push(c.key, leaseKeyOf(c.key));
+      args.push(
         String(c.limit),
         String(c.periodMs),
         String(c.cost),
         c.lease?.id ?? '',
-        String(c.lease?.ttlMs ?? 0),
-      ]),
-    )) as RedisScriptReply[];
+        c.lease ? String(c.lease.ttlMs) : '0',
+      );
+    }
+    const reply = (await consumeScript.run(this.redis, keys, args)) as RedisScriptReply[];
     const n = (i: number): number => Number(reply[i]);
-    return {
-      allowed: n(0) === 1,
-      results: checks.map((_, i) => ({
+    const results: CheckResult[] = [];
+    for (let i = 0; i < checks.length; i++)
+      results.push({
         remaining: n(1 + i * 4),
         resetMs: n(2 + i * 4),
         retryAfterMs: n(3 + i * 4),
         passed: n(4 + i * 4) === 1,
-      })),
+      });
+    return {
+      allowed: n(0) === 1,
+      results,
     };
   }
 }

@@ -102,19 +102,24 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     const prefix = this.options.keyPrefix;
     const checks: PolicyCheck[] = [];
     const entries: Entry[] = [];
-    const push = (entry: Entry, check: Omit<PolicyCheck, 'key' | 'policy'>): void => {
+    // Plain object literals of one shape each (no spreads): this runs on every request.
+    const push = (entry: Entry, check: PolicyCheck): void => {
       entries.push(entry);
-      checks.push({
-        ...check,
-        policy: entry.name,
-        key: `${prefix}{${entry.tracker}}:${entry.name}`,
-      });
+      checks.push(check);
     };
+    const keyOf = (tracker: string, name: string): string => `${prefix}{${tracker}}:${name}`;
     for (const p of llm ? [...plan.requests, llm.request] : plan.requests) {
       const tracker = trackerFor(p.by);
       push(
         { name: p.name, kind: 'requests', tracker, windowMs: p.ttlMs, limit: p.limit },
-        { limit: p.limit, periodMs: p.ttlMs, cost: 1, onRedisError: p.onRedisError },
+        {
+          policy: p.name,
+          key: keyOf(tracker, p.name),
+          limit: p.limit,
+          periodMs: p.ttlMs,
+          cost: 1,
+          onRedisError: p.onRedisError,
+        },
       );
     }
     const reservation = llm?.budgets.length ? reserveFor(req.body, llm, this.pricing) : undefined;
@@ -122,15 +127,12 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     for (const b of llm?.budgets ?? []) {
       const cost =
         b.kind === 'tokens' ? reservation!.tokens : Math.ceil(reservation!.usd * MICRO_USD);
+      const tracker = trackerFor(b.by);
       push(
+        { name: b.name, kind: b.kind, tracker, windowMs: b.periodMs, limit: b.limit },
         {
-          name: b.name,
-          kind: b.kind,
-          tracker: trackerFor(b.by),
-          windowMs: b.periodMs,
-          limit: b.limit,
-        },
-        {
+          policy: b.name,
+          key: keyOf(tracker, b.name),
           limit: b.limit,
           periodMs: b.periodMs,
           cost,
