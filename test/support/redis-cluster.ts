@@ -1,5 +1,6 @@
 import { createClient } from 'redis';
 import { CrossSlotError, crossSlotErrors } from './cross-slot';
+import { freePort } from './free-port';
 import { RedisServer } from './redis-server';
 
 const SLOTS = 16384;
@@ -16,7 +17,10 @@ export class RedisCluster {
   private crossSlotsBeforeStop = 0;
   private crossSlotsReported = 0;
 
-  private constructor(readonly nodes: RedisServer[]) {}
+  private constructor(
+    readonly nodes: RedisServer[],
+    private readonly busPorts: number[],
+  ) {}
 
   /**
    * Starts and assembles the nodes. About 2 s: a master reports `cluster_state:ok` no sooner
@@ -25,12 +29,17 @@ export class RedisCluster {
   static async start(masters = 3): Promise<RedisCluster> {
     // One after the other: each takes a free port, and two at once could be handed the same.
     const nodes: RedisServer[] = [];
+    const busPorts: number[] = [];
     for (let i = 0; i < masters; i++) {
+      // A bus port of its own: the default (port + 10000) may be some other socket's.
+      busPorts.push(await freePort());
       nodes.push(
         await RedisServer.start({
           args: [
             '--cluster-enabled',
             'yes',
+            '--cluster-port',
+            String(busPorts[i]),
             '--cluster-config-file',
             `nodes-${i}.conf`,
             '--cluster-node-timeout',
@@ -39,7 +48,7 @@ export class RedisCluster {
         }),
       );
     }
-    const cluster = new RedisCluster(nodes);
+    const cluster = new RedisCluster(nodes, busPorts);
     RedisCluster.running.add(cluster);
     await cluster.assemble();
     return cluster;
@@ -98,7 +107,17 @@ export class RedisCluster {
       );
       const first = this.nodes[0]!;
       await Promise.all(
-        clients.slice(1).map((client) => client.clusterMeet('127.0.0.1', first.port)),
+        clients
+          .slice(1)
+          .map((client) =>
+            client.sendCommand([
+              'CLUSTER',
+              'MEET',
+              '127.0.0.1',
+              String(first.port),
+              String(this.busPorts[0]),
+            ]),
+          ),
       );
       await this.converge(clients);
     });
