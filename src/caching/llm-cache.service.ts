@@ -128,13 +128,20 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Looks the key up; never throws (a store error comes back as `error`). */
-  async lookup(hash: string): Promise<CacheLookup> {
+  lookup(hash: string): Promise<CacheLookup> {
+    let read: Promise<CacheEntry | undefined>;
     try {
-      return { hash, entry: await this.store.get(hash) };
+      read = this.store.get(hash);
     } catch (error) {
-      this.warn('read', hash, error);
-      return { hash, entry: undefined, error };
+      read = Promise.reject(error as Error);
     }
+    return read.then(
+      (entry): CacheLookup => ({ hash, entry }),
+      (error: unknown): CacheLookup => {
+        this.warn('read', hash, error);
+        return { hash, entry: undefined, error };
+      },
+    );
   }
 
   /** The cached response for the parameters, or null. */

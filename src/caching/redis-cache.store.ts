@@ -105,18 +105,22 @@ export class RedisCacheStore implements CacheL2 {
     return `${this.prefix}:tag:${hashTag(digest(tag, 32))}`;
   }
 
-  async get(hash: string): Promise<CacheEntry | undefined> {
-    const raw = await this.bounded(this.redis.get(this.entryKey(hash)), 'a cache read');
-    return raw === null ? undefined : this.parse(hash, raw);
+  get(hash: string): Promise<CacheEntry | undefined> {
+    // Promise chains rather than async functions: this is every Redis hit's path.
+    return this.bounded(this.redis.get(this.entryKey(hash)), 'a cache read').then((raw) =>
+      raw === null ? undefined : this.parse(hash, raw),
+    );
   }
 
   /** Parses an entry; a corrupt one is deleted (so the next request stores a good one) and reported. */
-  private async parse(hash: string, raw: string): Promise<CacheEntry> {
+  private parse(hash: string, raw: string): CacheEntry | Promise<never> {
     try {
       return parseEntry(raw);
     } catch (error) {
-      await this.redis.del(this.entryKey(hash)).catch(() => undefined);
-      throw error;
+      return this.redis.del(this.entryKey(hash)).then(
+        () => Promise.reject(error as Error),
+        () => Promise.reject(error as Error),
+      );
     }
   }
 

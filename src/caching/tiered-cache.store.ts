@@ -21,13 +21,14 @@ export class TieredCacheStore {
     return this.l1.get(hash, now);
   }
 
-  async get(hash: string): Promise<CacheEntry | undefined> {
+  get(hash: string): Promise<CacheEntry | undefined> {
     const now = Date.now();
     const local = this.l1.get(hash, now);
-    if (local || !this.l2) return local;
-    const entry = await this.l2.get(hash);
-    if (entry) this.remember(hash, entry, now);
-    return entry;
+    if (local || !this.l2) return Promise.resolve(local);
+    return this.l2.get(hash).then((entry) => {
+      if (entry) this.remember(hash, entry, now);
+      return entry;
+    });
   }
 
   remember(hash: string, entry: CacheEntry, now = Date.now()): void {
