@@ -56,9 +56,9 @@ export class MemorySessionBackend implements SessionBackend {
     }
   }
 
-  read(ref: SessionRef): Promise<SessionFields | null> {
+  read(ref: SessionRef): Promise<SessionFields> {
     const entry = this.live(ref);
-    return Promise.resolve(entry ? { ...entry.fields } : null);
+    return Promise.resolve(entry ? { ...entry.fields } : {});
   }
 
   create(

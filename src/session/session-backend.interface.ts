@@ -26,7 +26,11 @@ export interface SessionCounterChange {
  * session, the per-user index is updated in the same atomic step as the session.
  */
 export interface SessionBackend {
-  read(ref: SessionRef): Promise<SessionFields | null>;
+  /**
+   * The session's fields, as flat name, value pairs (what HGETALL answers) or as an object;
+   * empty when there is no such session.
+   */
+  read(ref: SessionRef): Promise<string[] | SessionFields>;
   /** Writes a new session, indexes it and evicts the user's oldest past `cap`; returns the evicted id hashes. */
   create(
     ref: SessionRef,

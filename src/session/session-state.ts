@@ -6,15 +6,17 @@ export interface SessionState {
   ref: SessionRef;
   /** True once the session is in the store (loaded from it or saved to it). */
   persisted: boolean;
-  /** The data fields as last read or written: `set` writes only what differs (field merge). */
+  /** The data as last read or written, JSON per key: a save writes only what differs. */
   loaded: SessionFields;
+  /** The values as read: a primitive still identical to its loaded value needs no JSON. */
+  values?: Record<string, unknown>;
   createdAtMs: number;
   lastSeenAtMs: number;
   ip?: string;
   userAgent?: string;
 }
 
-/** Symbol keys are invisible to express-session's change detection and to JSON. */
+/** Symbol keys are invisible to the change detection and to JSON. */
 export const SESSION_STATE = Symbol('nestjs-llm-kit:session-state');
 /** Set on a request whose session could not be loaded because the store is down. */
 export const SESSION_UNAVAILABLE = Symbol('nestjs-llm-kit:session-unavailable');

@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Logger,
-  type MiddlewareConsumer,
-  Module,
-  type NestModule,
-  RequestMethod,
-} from '@nestjs/common';
+import { Inject, Logger, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
@@ -20,7 +13,7 @@ import { SessionService } from './session.service';
 import { SessionStats } from './session.stats';
 
 /**
- * Redis sessions on `express-session`, secure by default: signed `__Host-` cookie, ids
+ * Redis sessions, secure by default: signed `__Host-` cookie, ids
  * hashed in Redis, per-user index, idle + absolute expiry, fixation defence, revocation.
  * Applies its middleware itself (every route, or `routes`). Uses the shared Redis
  * connection when `RedisModule` is imported, else a bounded in-process store.
@@ -59,8 +52,8 @@ export class SessionModule extends SessionConfigurableModule implements NestModu
     const { routes, exclude } = this.runtime.options;
     const proxy = consumer.apply(this.runtime.handler);
     if (exclude.length > 0) proxy.exclude(...exclude);
-    proxy.forRoutes(
-      ...(routes.length > 0 ? routes : [{ path: '*path', method: RequestMethod.ALL }]),
-    );
+    // Every route: the path '/' is mounted with Express `use('/')`, which runs for every
+    // request without matching a pattern ('*path' is a route whose regexp runs each time).
+    proxy.forRoutes(...(routes.length > 0 ? routes : ['/']));
   }
 }

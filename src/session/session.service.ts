@@ -102,6 +102,7 @@ export class SessionService {
       sameSite: cookie.sameSite as 'lax' | 'strict' | 'none',
     });
     res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
+    res.setHeader('Cache-Control', 'no-store');
   }
 
   /** The public handle of the request's session (as in `listForUser`), if it has a stored one. */
