@@ -9,6 +9,8 @@ export default tseslint.config(
       'dist-sample',
       'coverage',
       '.tmp',
+      // A consumer app of the packed tarball: test:compat type-checks it in a project of its own.
+      'test/compat/app',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

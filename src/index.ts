@@ -1,4 +1,6 @@
-// The public API of nestjs-llm-kit, listed by name. Nothing else is importable.
+// The public API of nestjs-llm-kit, listed by name. Nothing else is importable (the `exports`
+// map forbids deep imports), and everything here is covered by semver: keep internals out.
+// src/index.spec.ts pins this list; README.md "API" lists it by module.
 
 // Redis
 export { RedisModule } from './redis/redis.module';
@@ -9,7 +11,6 @@ export type { RedisClient, RedisCluster, RedisConnection } from './redis/redis.t
 export { RedisHealthService, type RedisHealth } from './redis/redis-health.service';
 export { RedisScript, type RedisScriptReply } from './redis/redis-script';
 export { RedisConnectError, RedisOptionsError } from './redis/redis.errors';
-export { hashTag, digest, redactUrl } from './redis/redis-keys';
 
 // Throttling
 export { ThrottlingModule } from './throttling/throttling.module';
@@ -18,12 +19,13 @@ export {
   ThrottlingService,
   type PolicyCheck,
   type Evaluation,
+  type CheckStore,
 } from './throttling/throttling.service';
 export { ThrottlingStats } from './throttling/throttling-stats.service';
-export { BudgetSettleInterceptor } from './throttling/budget-settle.interceptor';
 export { RateLimit, LLMThrottle, SkipRateLimit } from './throttling/throttling.decorators';
 export { THROTTLING_PRESETS } from './throttling/throttling.constants';
 export { ThrottlingOptionsError } from './throttling/throttling.errors';
+export type { ThrottlerStorageRecord } from './throttling/throttler-storage.adapter';
 export { MemoryThrottleStore } from './throttling/memory-throttle.store';
 export { RedisThrottleStore } from './throttling/redis-throttle.store';
 export type {
@@ -45,6 +47,18 @@ export type {
   HeaderStyle,
 } from './throttling/throttling-options.interface';
 
+// LLM pricing and usage (shared by caching and throttling)
+export {
+  PriceTable,
+  DEFAULT_PRICES,
+  PRICES_AS_OF,
+  type ModelPrice,
+  type ResolvedPrice,
+} from './llm/llm-pricing';
+export { readUsage, estimateTokens, type LlmUsage } from './llm/llm-usage';
+export { resolveUserId } from './common/request-identity';
+export { LLM_CACHE_PROBE, type LlmCacheProbe } from './common/cache-probe';
+
 // Caching
 export { CachingModule } from './caching/caching.module';
 export type {
@@ -57,8 +71,6 @@ export { CacheLLM } from './caching/cache-llm.decorator';
 export { CacheApi } from './caching/cache-api.decorator';
 export { LlmCacheService, type LlmCacheCallOptions } from './caching/llm-cache.service';
 export { LlmCacheStats } from './caching/llm-cache.stats';
-export { LlmCacheInterceptor } from './caching/llm-cache.interceptor';
-export { ApiCacheInterceptor } from './caching/api-cache.interceptor';
 export {
   ApiCacheClient,
   type ApiCacheResponse,
@@ -67,14 +79,7 @@ export {
 } from './caching/api-cache.client';
 export { CachingOptionsError, CacheKeyError } from './caching/caching.errors';
 export type { CacheManagerLike } from './caching/cache-manager.store';
-export {
-  canonicalJson,
-  cacheKeyHash,
-  keyParams,
-  DEFAULT_KEY_DENY_LIST,
-  CACHE_KEY_VERSION,
-} from './caching/cache-key';
-export { parseCacheControl, type RequestCacheControl } from './caching/cache-control';
+export { DEFAULT_KEY_DENY_LIST } from './caching/cache-key';
 
 // Sessions
 import './session/session-data.types';
@@ -87,8 +92,9 @@ export type {
 export { SessionService } from './session/session.service';
 export type { SessionInfo } from './session/session-info.interface';
 export { Session } from './session/session.decorator';
+export type { ParamDecoratorFactory } from './common/nest-compat';
 export { SessionGuard } from './session/session.guard';
-export { RequireSession, REQUIRE_SESSION } from './session/require-session.decorator';
+export { RequireSession } from './session/require-session.decorator';
 export { SessionExceptionFilter } from './session/session-exception.filter';
 export { SessionStats } from './session/session.stats';
 export { createSession, destroySession, sessionMiddleware } from './session/session.helpers';
@@ -101,11 +107,7 @@ export {
 // Stats
 export { StatsModule } from './stats/stats.module';
 export type { StatsModuleOptions } from './stats/stats-module-options.interface';
-export { StatsController } from './stats/stats.controller';
 export { StatsService, type SectionResult } from './stats/stats.service';
-export { StatsSeriesService } from './stats/stats-series.service';
-export { StatsMetricsService } from './stats/stats-metrics.service';
-export { StatsAuthGuard } from './stats/stats-auth.guard';
 export { StatsOptionsError } from './stats/stats.errors';
 export type {
   StatsReport,

@@ -6,7 +6,8 @@ import request from 'supertest';
 import { createSampleApp } from '../sample/app.factory';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import type { SampleOptions } from '../sample/sample-options';
-import { digest, REDIS_CLIENT, SessionModule, type RedisConnection } from '../src';
+import { REDIS_CLIENT, SessionModule, type RedisConnection } from '../src';
+import { digest } from '../src/redis/redis-keys';
 import {
   inspectClient,
   ownRedis,

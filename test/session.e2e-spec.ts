@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { digest } from '../src';
+import { digest } from '../src/redis/redis-keys';
 import { startSampleApp } from './support/sample-app';
 import {
   inspectClient,

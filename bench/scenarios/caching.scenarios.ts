@@ -7,12 +7,12 @@ import {
   CacheLLM,
   CachingModule,
   type CachingModuleOptions,
-  cacheKeyHash,
   DEFAULT_KEY_DENY_LIST,
   REDIS_CLIENT,
   RedisModule,
   type RedisConnection,
 } from '../../src';
+import { cacheKeyHash } from '../../src/caching/cache-key';
 import { listen, PAYLOAD } from '../bench-app';
 import type { BenchContext, BenchTarget, Scenario } from '../scenario';
 

@@ -71,12 +71,14 @@ export interface CacheLookup {
 export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('LlmCache');
   private readonly warnOnce = new LogThrottle(this.logger);
+  /** @internal */
   readonly pricing: PriceTable;
+  /** @internal */
   readonly flight: SingleFlight;
 
   constructor(
-    @Inject(RESOLVED_CACHING_OPTIONS) readonly options: ResolvedCachingOptions,
-    @Inject(LLM_CACHE_STORE) readonly store: TieredCacheStore,
+    /** @internal */ @Inject(RESOLVED_CACHING_OPTIONS) readonly options: ResolvedCachingOptions,
+    /** @internal */ @Inject(LLM_CACHE_STORE) readonly store: TieredCacheStore,
     private readonly counters: LlmCacheStats,
   ) {
     this.pricing = new PriceTable(options.pricing, options.unknownModelPrice);
@@ -127,7 +129,7 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** Looks the key up; never throws (a store error comes back as `error`). */
+  /** Looks the key up; never throws (a store error comes back as `error`). @internal */
   lookup(hash: string): Promise<CacheLookup> {
     let read: Promise<CacheEntry | undefined>;
     try {
@@ -239,12 +241,12 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
     return this.counters.snapshot();
   }
 
-  /** Counts a request's outcome (for the interceptors). */
+  /** Counts a request's outcome (for the interceptors). @internal */
   record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
     this.counters.record(outcome, model, route, entry);
   }
 
-  /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. */
+  /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. @internal */
   async settle(flight: Flight, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
     if (!('lead' in flight)) return;
     await flight.lead
@@ -252,12 +254,12 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
       .catch((error: unknown) => this.warn('write', hash, error));
   }
 
-  /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. */
+  /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. @internal */
   cacheable(response: unknown, options: CacheabilityOptions): boolean {
     return isCacheable(response, options);
   }
 
-  /** Builds the entry and its savings ledger; undefined when the response cannot be serialized. */
+  /** Builds the entry and its savings ledger; undefined when the response cannot be serialized. @internal */
   toEntry(
     params: unknown,
     response: unknown,
@@ -270,7 +272,7 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** One log line per interval per topic, with the key hash only. */
+  /** One log line per interval per topic, with the key hash only. @internal */
   warn(topic: 'read' | 'write', hash: string | undefined, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
     this.warnOnce.warn(

@@ -68,7 +68,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
     this.key = `${options.keyPrefix}:{stats}`;
   }
 
-  /** Counts one request; a hit or coalesced request also adds the entry's savings. */
+  /** Counts one request; a hit or coalesced request also adds the entry's savings. @internal */
   record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
     const saved = entry !== undefined && (outcome === 'hits' || outcome === 'coalesced');
     for (const fields of this.fieldsFor(model, route)) {

@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import type { ParamDecoratorFactory } from '../common/nest-compat';
 import { storeDownException } from './session-http-errors';
 import { SESSION_UNAVAILABLE, type SessionRequest } from './session-state';
 
@@ -14,7 +15,7 @@ import { SESSION_UNAVAILABLE, type SessionRequest } from './session-state';
  * @Post('theme')
  * theme(@Session() session: SessionData) { session.theme = 'dark'; }
  */
-export const Session = createParamDecorator(
+export const Session: ParamDecoratorFactory<string> = createParamDecorator(
   (property: string | undefined, context: ExecutionContext): unknown => {
     const req = context.switchToHttp().getRequest<Request>();
     if ((req as SessionRequest)[SESSION_UNAVAILABLE]) throw storeDownException();

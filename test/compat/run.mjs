@@ -1,12 +1,107 @@
-// `npm run test:compat`: packs the build once and boots it from a Nest 11 app and a Nest 12
-// app, each from a CommonJS and an ES module consumer, against a redis-server of its own.
+// `npm run test:compat`: what a user gets from the packed tarball. Per Nest major (11 with the
+// TypeScript 5 its starter pins, 12 with TypeScript 6), in a fresh app that installs the
+// tarball and none of the optional peers:
+//   1. the public .d.ts name no type that the root does not export (public-types.mjs);
+//   2. a strict type-check of the app and its spec with `skipLibCheck: false`;
+//   3. the app's Jest e2e spec (test/compat/app) twice: the Nest starter's ts-jest config,
+//      and @swc/jest;
+//   4. plain CommonJS and ES module consumers (consumer.cjs / consumer.mjs), no compiler.
+// Everything runs against a redis-server of its own; each step prints its duration.
+//
+// The apps live outside the repository (os.tmpdir()): inside it, Node and TypeScript would
+// find the repository's node_modules (optional peers included) by walking up.
+//
+//   COMPAT_NEST=12 npm run test:compat       only one major
+//   COMPAT_REUSE_DIST=1 npm run test:compat  pack the existing dist/ (CI has just built it)
+//   COMPAT_REUSE_APPS=1 npm run test:compat  rerun the steps that depend on the Node version
+//                                            (Jest, consumers) in the apps the last run
+//                                            installed, e.g. under Node 22 and 24
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { unexportedTypes } from './public-types.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
-const work = join(root, '.tmp', 'compat');
+const here = import.meta.dirname;
+const work = process.env.COMPAT_DIR ?? join(tmpdir(), 'nestjs-llm-kit-compat');
+const majors = process.env.COMPAT_NEST?.split(',') ?? ['11', '12'];
+const reuseApps = Boolean(process.env.COMPAT_REUSE_APPS);
+const OPTIONAL_PEERS = ['prom-client', '@nestjs/swagger', 'openai', '@anthropic-ai/sdk', 'ai'];
+const repoPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** Each major's toolchain, as its Nest starter pins it. */
+const TOOLCHAIN = {
+  11: { typescript: '^5.7.3', jest: '^29.7.0', 'ts-jest': '^29.2.5', '@types/jest': '^29.5.14' },
+  12: { typescript: '~6.0.3', jest: '^30.0.0', 'ts-jest': '^29.4.0', '@types/jest': '^30.0.0' },
+};
+
+/** The Nest starter's tsconfig, made strict and told to check the libraries' .d.ts too. */
+const TSCONFIG = {
+  compilerOptions: {
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    resolvePackageJsonExports: true,
+    esModuleInterop: true,
+    isolatedModules: true,
+    declaration: true,
+    removeComments: true,
+    emitDecoratorMetadata: true,
+    experimentalDecorators: true,
+    allowSyntheticDefaultImports: true,
+    target: 'ES2023',
+    sourceMap: true,
+    rootDir: './',
+    outDir: './dist',
+    strict: true,
+    skipLibCheck: false,
+    forceConsistentCasingInFileNames: true,
+    types: ['node', 'jest'],
+  },
+  include: ['src', 'test'],
+};
+
+/** The @swc/jest transform of the kit's own suite (legacy decorators with metadata, like tsc). */
+const SWC = createRequire(import.meta.url)('../../jest.config.js').projects[0].transform[
+  '^.+\\.(t|j)s$'
+];
+
+/**
+ * The Nest starter's test/jest-e2e.json (`transform` by ts-jest or @swc/jest). With `esm`,
+ * plus what Nest 12 needs when Jest cannot require ES modules (Node < 24.9): its packages
+ * compiled to CommonJS too, by swc (ts-jest leaves a file with `import.meta` in ESM).
+ */
+const jestConfig = (transform, esm) => ({
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  rootDir: '.',
+  testEnvironment: 'node',
+  testRegex: '.e2e-spec.ts$',
+  transform: esm ? { '^.+\\.ts$': transform, '^.+\\.js$': SWC } : { '^.+\\.(t|j)s$': transform },
+  ...(esm ? { transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'] } : {}),
+});
+
+/** Whether this Node lets Jest 30 require ES modules itself. */
+const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
+const jestRequiresEsm = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 9);
+
+const results = [];
+const started = performance.now();
+function step(name, fn) {
+  const t = performance.now();
+  let ok = true;
+  try {
+    fn();
+  } catch (error) {
+    ok = false;
+    console.error(`FAILED: ${name}${error?.status === undefined ? `: ${error?.message}` : ''}`);
+  }
+  const seconds = ((performance.now() - t) / 1000).toFixed(1);
+  results.push({ name, ok, seconds });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} (${seconds} s)`);
+  return ok;
+}
 const run = (cmd, args, cwd, env = process.env) =>
   execFileSync(cmd, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
 
@@ -18,15 +113,121 @@ const freePort = () =>
     });
   });
 
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-run('npm', ['run', 'build'], root);
-const tarball = execFileSync('npm', ['pack', '--pack-destination', work], { cwd: root })
-  .toString()
-  .trim()
-  .split('\n')
-  .pop();
+/** Builds (unless reused), checks the public types, packs; returns the tarball's file name. */
+function pack() {
+  if (!(process.env.COMPAT_REUSE_DIST && existsSync(join(root, 'dist', 'index.js')))) {
+    step('build', () => run('npm', ['run', 'build'], root));
+  }
+  step('public .d.ts name only exported types', () => {
+    const problems = unexportedTypes(root);
+    for (const problem of problems) console.error(`  not exported: ${problem}`);
+    if (problems.length) throw new Error(`${problems.length} type(s)`);
+  });
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], {
+    cwd: root,
+  })
+    .toString()
+    .trim()
+    .split('\n')
+    .pop();
+  step('tarball holds LICENSE, README.md and dist/, no specs or sources', () => {
+    const list = execFileSync('tar', ['-tzf', join(work, tarball)])
+      .toString()
+      .split('\n');
+    for (const file of ['package/LICENSE', 'package/README.md', 'package/dist/index.d.ts']) {
+      if (!list.includes(file)) throw new Error(`${file} missing`);
+    }
+    const extra = list.filter((file) => /\.spec\.|^package\/(src|test|sample)\//.test(file));
+    if (extra.length) throw new Error(`unexpected files: ${extra.join(', ')}`);
+  });
+  return tarball;
+}
 
+/** Writes the app of one major, installs it from the tarball, and type-checks it. */
+function install(major, dir, tarball) {
+  const label = `Nest ${major}`;
+  mkdirSync(dir, { recursive: true });
+  const pkg = {
+    name: `compat-nest${major}`,
+    private: true,
+    dependencies: {
+      '@nestjs/common': `^${major}`,
+      '@nestjs/core': `^${major}`,
+      '@nestjs/platform-express': `^${major}`,
+      'reflect-metadata': '^0.2.2',
+      rxjs: '^7.8.1',
+      'nestjs-llm-kit': `file:../${tarball}`,
+    },
+    devDependencies: {
+      ...TOOLCHAIN[major],
+      '@nestjs/testing': `^${major}`,
+      '@swc/core': repoPackage.devDependencies['@swc/core'],
+      '@swc/jest': repoPackage.devDependencies['@swc/jest'],
+      '@types/express': '^5.0.0',
+      '@types/node': '^20.19.0',
+      '@types/supertest': '^6.0.2',
+      supertest: '^7.0.0',
+    },
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+  cpSync(join(here, 'app'), dir, { recursive: true });
+  for (const file of ['consumer.cjs', 'consumer.mjs', 'scenario.cjs']) {
+    cpSync(join(here, file), join(dir, file));
+  }
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+  const esm = major !== '11';
+  writeFileSync(join(dir, 'jest-ts.json'), JSON.stringify(jestConfig('ts-jest', esm)));
+  writeFileSync(join(dir, 'jest-swc.json'), JSON.stringify(jestConfig(SWC, esm)));
+  writeFileSync(join(dir, 'jest-starter.json'), JSON.stringify(jestConfig('ts-jest', false)));
+
+  const installed = step(`${label}: npm install (the tarball, no optional peer)`, () =>
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir),
+  );
+  if (!installed) return false;
+  step(`${label}: no optional peer installed, @types/express-session installed`, () => {
+    const present = OPTIONAL_PEERS.filter((peer) => existsSync(join(dir, 'node_modules', peer)));
+    if (present.length) throw new Error(`installed anyway: ${present.join(', ')}`);
+    if (!existsSync(join(dir, 'node_modules', '@types', 'express-session', 'index.d.ts')))
+      throw new Error('@types/express-session did not come with the kit');
+  });
+  const typescript = join(dir, 'node_modules', 'typescript');
+  const { version } = JSON.parse(readFileSync(join(typescript, 'package.json'), 'utf8'));
+  step(`${label}: tsc ${version} --noEmit (strict, skipLibCheck: false)`, () =>
+    run(process.execPath, [join(typescript, 'bin', 'tsc'), '--noEmit', '-p', '.'], dir),
+  );
+  return true;
+}
+
+/** The steps whose outcome depends on the Node version: the Jest spec and the consumers. */
+function exercise(major, dir, redisUrl) {
+  const label = `Nest ${major}`;
+  const jest = join(dir, 'node_modules', 'jest', 'bin', 'jest.js');
+  const configs = { ts: 'ts-jest', swc: '@swc/jest' };
+  // Nest 12 where Jest requires ES modules itself: the starter's config exactly as it ships
+  // (for Nest 11 that is what jest-ts.json already is).
+  if (major !== '11' && jestRequiresEsm) configs.starter = "the starter's unchanged ts-jest config";
+  for (const [runner, what] of Object.entries(configs)) {
+    const env = {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      COMPAT_RUN: `${major}-${runner}-${Date.now()}`,
+    };
+    step(`${label}: Jest e2e spec with ${what}`, () =>
+      run(process.execPath, [jest, '-c', `jest-${runner}.json`, '--ci', '--runInBand'], dir, env),
+    );
+  }
+  for (const consumer of ['consumer.cjs', 'consumer.mjs']) {
+    const env = { ...process.env, REDIS_URL: redisUrl };
+    step(`${label}: plain ${consumer}`, () => run(process.execPath, [consumer], dir, env));
+  }
+}
+
+let tarball;
+if (!reuseApps) {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  tarball = pack();
+}
 const port = await freePort();
 const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -39,41 +240,25 @@ await new Promise((ok, fail) => {
   });
   redis.once('exit', (code) => fail(new Error(`redis-server exited with ${code}`)));
 });
-let failed = false;
 try {
-  for (const major of ['11', '12']) {
+  for (const major of majors) {
     const dir = join(work, `nest${major}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'package.json'),
-      JSON.stringify({
-        name: `compat-nest${major}`,
-        private: true,
-        dependencies: {
-          '@nestjs/common': `^${major}`,
-          '@nestjs/core': `^${major}`,
-          '@nestjs/platform-express': `^${major}`,
-          'reflect-metadata': '^0.2.2',
-          rxjs: '^7.8.1',
-          'nestjs-llm-kit': `file:../${tarball}`,
-        },
-      }),
-    );
-    for (const file of ['consumer.cjs', 'consumer.mjs', 'scenario.cjs']) {
-      copyFileSync(join(import.meta.dirname, file), join(dir, file));
-    }
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir);
-    const env = { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` };
-    for (const consumer of ['consumer.cjs', 'consumer.mjs']) {
-      try {
-        run(process.execPath, [consumer], dir, env);
-      } catch {
-        failed = true;
-        console.error(`FAILED: ${consumer} on Nest ${major}`);
-      }
-    }
+    if (reuseApps) {
+      if (
+        !step(`Nest ${major}: app installed by an earlier run`, () => {
+          if (!existsSync(join(dir, 'node_modules'))) throw new Error(`no ${dir}/node_modules`);
+        })
+      )
+        continue;
+    } else if (!install(major, dir, tarball)) continue;
+    exercise(major, dir, `redis://127.0.0.1:${port}`);
   }
 } finally {
   redis.kill('SIGKILL');
 }
-process.exit(failed ? 1 : 0);
+const failed = results.filter((result) => !result.ok);
+const total = ((performance.now() - started) / 1000).toFixed(1);
+console.log(
+  `test:compat on Node ${process.version}: ${results.length - failed.length}/${results.length} steps passed in ${total} s`,
+);
+process.exit(failed.length ? 1 : 0);
