@@ -24,8 +24,9 @@ function declaredExports(): string[] {
 /** Every name a code block of the markdown imports from 'nestjs-llm-kit'. */
 function importedNames(markdown: string): string[] {
   const names: string[] = [];
-  for (const block of markdown.matchAll(/```(?:ts|typescript|js|javascript)?\n([\s\S]*?)```/g)) {
-    for (const statement of block[1]!.matchAll(
+  for (const [, language, code] of markdown.matchAll(/^ *```(\w*)\n([\s\S]*?)^ *```/gm)) {
+    if (!['ts', 'typescript', 'js', 'javascript', ''].includes(language!)) continue;
+    for (const statement of code!.matchAll(
       /import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+['"]nestjs-llm-kit['"]/g,
     )) {
       for (const part of statement[1]!.split(',')) {

@@ -3,8 +3,8 @@
 // tarball and none of the optional peers:
 //   1. the public .d.ts name no type that the root does not export (public-types.mjs);
 //   2. a strict type-check of the app and its spec with `skipLibCheck: false`;
-//   3. the app's Jest e2e spec (test/compat/app) twice: the Nest starter's ts-jest config,
-//      and @swc/jest;
+//   3. the app's Jest e2e spec (test/compat/app): with the Nest starter's ts-jest config and
+//      with @swc/jest on Redis, and with @swc/jest on the in-memory stores;
 //   4. plain CommonJS and ES module consumers (consumer.cjs / consumer.mjs), no compiler.
 // Everything runs against a redis-server of its own; each step prints its duration.
 //
@@ -70,19 +70,24 @@ const SWC = createRequire(import.meta.url)('../../jest.config.js').projects[0].t
 
 /**
  * The Nest starter's test/jest-e2e.json (`transform` by ts-jest or @swc/jest). With `esm`,
- * plus what Nest 12 needs when Jest cannot require ES modules (Node < 24.9): its packages
- * compiled to CommonJS too, by swc (ts-jest leaves a file with `import.meta` in ESM).
+ * plus what Nest 12 needs when Jest cannot require ES modules (Node < 24.9), as the README
+ * tells users: Nest's files compiled to CommonJS too, by swc (ts-jest cannot: `import.meta`).
  */
 const jestConfig = (transform, esm) => ({
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
   testEnvironment: 'node',
   testRegex: '.e2e-spec.ts$',
-  transform: esm ? { '^.+\\.ts$': transform, '^.+\\.js$': SWC } : { '^.+\\.(t|j)s$': transform },
+  transform: esm
+    ? {
+        '^.+\\.ts$': transform,
+        '^.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
+      }
+    : { '^.+\\.(t|j)s$': transform },
   ...(esm ? { transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'] } : {}),
 });
 
-/** Whether this Node lets Jest 30 require ES modules itself. */
+/** Whether this Node lets Jest 30 require ES modules itself (vm.SourceTextModule#hasAsyncGraph). */
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
 const jestRequiresEsm = nodeMajor > 24 || (nodeMajor === 24 && nodeMinor >= 9);
 
@@ -202,18 +207,30 @@ function install(major, dir, tarball) {
 function exercise(major, dir, redisUrl) {
   const label = `Nest ${major}`;
   const jest = join(dir, 'node_modules', 'jest', 'bin', 'jest.js');
-  const configs = { ts: 'ts-jest', swc: '@swc/jest' };
-  // Nest 12 where Jest requires ES modules itself: the starter's config exactly as it ships
-  // (for Nest 11 that is what jest-ts.json already is).
-  if (major !== '11' && jestRequiresEsm) configs.starter = "the starter's unchanged ts-jest config";
-  for (const [runner, what] of Object.entries(configs)) {
+  // [config file, what it is, with Redis]
+  const runs = [
+    ['ts', 'ts-jest, on Redis', true],
+    ['swc', '@swc/jest, on Redis', true],
+    ['swc', '@swc/jest, no RedisModule (in-memory stores)', false],
+  ];
+  // Nest 12 where Jest can require ES modules itself (Node >= 24.9 with
+  // --experimental-vm-modules): the starter's config exactly as it ships (for Nest 11 that is
+  // what jest-ts.json already is).
+  if (major !== '11' && jestRequiresEsm)
+    runs.push([
+      'starter',
+      "the starter's unchanged ts-jest config, --experimental-vm-modules",
+      true,
+    ]);
+  for (const [config, what, onRedis] of runs) {
     const env = {
       ...process.env,
-      REDIS_URL: redisUrl,
-      COMPAT_RUN: `${major}-${runner}-${Date.now()}`,
+      ...(config === 'starter' ? { NODE_OPTIONS: '--experimental-vm-modules' } : {}),
+      REDIS_URL: onRedis ? redisUrl : '',
+      COMPAT_RUN: `${major}-${config}-${Date.now()}`,
     };
     step(`${label}: Jest e2e spec with ${what}`, () =>
-      run(process.execPath, [jest, '-c', `jest-${runner}.json`, '--ci', '--runInBand'], dir, env),
+      run(process.execPath, [jest, '-c', `jest-${config}.json`, '--ci', '--runInBand'], dir, env),
     );
   }
   for (const consumer of ['consumer.cjs', 'consumer.mjs']) {
