@@ -1,6 +1,6 @@
 // The public API of nestjs-llm-kit, listed by name. Nothing else is importable (the `exports`
 // map forbids deep imports), and everything here is covered by semver: keep internals out.
-// src/index.spec.ts pins this list; README.md "API" lists it by module.
+// src/public-api.spec.ts pins this list; README.md "API" lists it by module.
 
 // Redis
 export { RedisModule } from './redis/redis.module';
