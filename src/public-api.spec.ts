@@ -212,6 +212,16 @@ describe('the documentation', () => {
     expect(names.filter((name) => !exported.has(name))).toEqual([]);
   });
 
+  it('the README "API" section lists every exported name', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('\n## API\n'),
+      readme.indexOf('\n## ', readme.indexOf('\n## API\n') + 1),
+    );
+    const listed = new Set([...section.matchAll(/`([A-Za-z_]\w*)`/g)].map((match) => match[1]));
+    expect([...exported].filter((name) => !listed.has(name))).toEqual([]);
+  });
+
   it('the README imports from the package in its code blocks (the check above has work to do)', () => {
     expect(importedNames(readFileSync(join(root, 'README.md'), 'utf8')).length).toBeGreaterThan(5);
   });
