@@ -247,7 +247,9 @@ export class LlmSessionStore extends Store {
         writes++;
       }
     const removed = Object.keys(state.loaded).filter((name) => !(name in current));
-    if (writes === 0 && removed.length === 0) return this.refresh(state, now);
+    // An explicit save (or `resave: true`) of an unchanged session still writes its idle
+    // refresh; only `touch` is throttled.
+    if (writes === 0 && removed.length === 0) return this.refresh(state, now, true);
     if (current[COOKIE] !== undefined) changed[COOKIE] = current[COOKIE];
     const expireAtMs = this.expireAt(state, now);
     const ok = await this.guarded(
@@ -272,8 +274,8 @@ export class LlmSessionStore extends Store {
   }
 
   /** Moves the idle deadline, at most once per `touchIntervalMs`; a deleted session stays deleted. */
-  private async refresh(state: SessionState, now: number): Promise<void> {
-    if (now - state.lastSeenAtMs < this.options.touchIntervalMs) return;
+  private async refresh(state: SessionState, now: number, force = false): Promise<void> {
+    if (!force && now - state.lastSeenAtMs < this.options.touchIntervalMs) return;
     const expireAtMs = this.expireAt(state, now);
     const ok = await this.guarded(
       this.backend.patch(state.ref, { s: String(now) }, [], expireAtMs),
