@@ -287,7 +287,7 @@ describe('security checklist', () => {
       const { cookie } = await login(idle);
       now += 9_000;
       await profile(idle, cookie).expect(200);
-      now += 10_001; // the cookie is still valid (Max-Age is the absolute lifetime): the server ends it
+      now += 10_001; // the cookie is still valid (its Expires is the absolute lifetime): the server ends it
       await profile(idle, cookie).expect(401);
       await idle.close();
     });
