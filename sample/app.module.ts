@@ -15,6 +15,9 @@ function redisModule(options: SampleOptions): DynamicModule[] {
 @Module({})
 export class AppModule {
   static register(options: SampleOptions): DynamicModule {
+    // TRUST_PROXY: the hops the rate limits trust, and the session's proxy trust (a Secure
+    // cookie is sent when the proxy says the client used https).
+    const trustProxy = options.trustProxy ?? sampleThrottlingOptions().trustProxy ?? 0;
     return {
       module: AppModule,
       imports: [
@@ -27,10 +30,15 @@ export class AppModule {
         SessionModule.forRoot({
           secret: sampleSessionSecret(options.sessionSecret) as string,
           maxSessionsPerUser: 5,
+          ...(trustProxy > 0 && { proxy: true }),
           ...options.session,
         }),
         LlmModule,
-        ThrottlingModule.forRoot({ ...sampleThrottlingOptions(), ...options.throttling }),
+        ThrottlingModule.forRoot({
+          ...sampleThrottlingOptions(),
+          trustProxy,
+          ...options.throttling,
+        }),
         // GET /stats, /stats/cache, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them
         // and enables reset.
         StatsModule.forRoot({ token: options.statsToken }),

@@ -19,6 +19,11 @@ export interface SampleOptions {
   cachePartitionSecret?: string;
   /** Extra CachingModule options (tests). */
   caching?: CachingModuleOptions;
+  /**
+   * Reverse proxies in front of the app (`TRUST_PROXY`): the rate limits' trusted hops, and
+   * with 1 or more the session cookie's Secure decision follows `X-Forwarded-Proto`.
+   */
+  trustProxy?: number;
   /** Overrides of the sample's rate limits (merged over `sampleThrottlingOptions()`), e.g. a key prefix per test. */
   throttling?: ThrottlingModuleOptions;
 }
@@ -35,5 +40,6 @@ export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Samp
     sessionSecret: env.SESSION_SECRET || undefined,
     statsToken: env.STATS_TOKEN || undefined,
     cachePartitionSecret: env.CACHE_PARTITION_SECRET || undefined,
+    trustProxy: env.TRUST_PROXY ? Number(env.TRUST_PROXY) : undefined,
   };
 }

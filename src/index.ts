@@ -128,3 +128,7 @@ export type {
   ThrottlingStatsSnapshot,
   SessionStatsSnapshot,
 } from './common/stats-shapes';
+
+// h11: sessions run on express-session; the kit's store is usable with plain express-session too
+export { RedisSessionStore } from './session/redis-session.store';
+export type { RedisSessionStoreOptions } from './session/redis-session.store';

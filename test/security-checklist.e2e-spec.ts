@@ -288,7 +288,7 @@ describe('security checklist', () => {
       const { cookie } = await login(idle);
       now += 9_000;
       await profile(idle, cookie).expect(200);
-      now += 10_001; // the cookie is still valid (Max-Age is the absolute lifetime): the server ends it
+      now += 10_001; // the cookie is still valid (its Expires is the absolute lifetime): the server ends it
       await profile(idle, cookie).expect(401);
       await idle.close();
     });
@@ -315,11 +315,21 @@ describe('security checklist', () => {
     });
 
     it('weak, short or well-known session secrets are refused at start-up', async () => {
+      // In production: refused. Elsewhere (development, tests) the app starts with a warning.
       for (const secret of ['keyboard cat', 'short-secret', 'a'.repeat(40)]) {
         await expect(
-          Test.createTestingModule({ imports: [SessionModule.forRoot({ secret })] }).compile(),
-        ).rejects.toThrow(/secret/i);
+          Test.createTestingModule({
+            imports: [SessionModule.forRoot({ secret, environment: 'production' })],
+          }).compile(),
+        ).rejects.toThrow(/secret.*randomBytes\(32\)/i);
       }
+      // A missing secret is refused everywhere.
+      for (const environment of ['production', 'development', 'test'])
+        await expect(
+          Test.createTestingModule({
+            imports: [SessionModule.forRoot({ secret: undefined as never, environment })],
+          }).compile(),
+        ).rejects.toThrow(/a `secret` is required/);
     });
 
     it('an insecure session cookie is refused in production', async () => {

@@ -230,4 +230,53 @@ describe('SessionModule on the sample app (Redis)', () => {
     await profile(app, cookie).expect(401);
     await app.close();
   });
+
+  it('refuses DELETE /auth/sessions/ with an empty (404) or malformed (400) id, revoking nothing', async () => {
+    const prefix = uniquePrefix('sess');
+    const app = await sampleApp(prefix);
+    const devices = [await login(app), await login(app)].map((d) => d.cookie);
+    const server = app.getHttpServer();
+    await request(server)
+      .delete('/auth/sessions/')
+      .set(HTTPS)
+      .set('Cookie', devices[0]!)
+      .expect(404);
+    for (const id of ['not-a-session', 'a'.repeat(16), `${'g'.repeat(16)}.${'0'.repeat(32)}`])
+      await request(server)
+        .delete(`/auth/sessions/${id}`)
+        .set(HTTPS)
+        .set('Cookie', devices[0]!)
+        .expect(400);
+    const statuses = await Promise.all(devices.map((c) => profile(app, c).then((r) => r.status)));
+    expect(statuses).toEqual([200, 200]);
+    await app.close();
+  });
+
+  it('TRUST_PROXY sets the session proxy trust: a Secure cookie behind the proxy, none without it', async () => {
+    const prefix = uniquePrefix('sess');
+    const behind = await startSampleApp({
+      ...sampleRedis(),
+      sessionSecret: TEST_SECRET,
+      session: { prefix },
+      trustProxy: 1,
+    });
+    const res = await request(behind.getHttpServer())
+      .post('/auth/login')
+      .set(HTTPS)
+      .send({ username: 'alice', password: 'wonderland' })
+      .expect(200);
+    expect(sessionCookie(res)).toBeDefined();
+    const direct = await startSampleApp({
+      ...sampleRedis(),
+      sessionSecret: TEST_SECRET,
+      session: { prefix },
+    });
+    const none = await request(direct.getHttpServer())
+      .post('/auth/login')
+      .set(HTTPS)
+      .send({ username: 'alice', password: 'wonderland' })
+      .expect(200);
+    expect(sessionCookie(none)).toBeUndefined(); // no proxy trusted: the header proves nothing
+    await Promise.all([behind.close(), direct.close()]);
+  });
 });

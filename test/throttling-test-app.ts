@@ -234,13 +234,18 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
     controllers: [ThrottledController],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
-  // Stand-ins for an auth middleware (req.user) and express-session (req.sessionID).
+  // Stand-ins for an auth middleware (req.user) and express-session with a stored session
+  // its cookie carried (req.session, req.sessionID; test/session-throttling covers the real one).
   app.use(
     (req: Request & { user?: unknown; sessionID?: string }, _res: unknown, next: () => void) => {
       const user = req.headers['x-test-user'];
       const session = req.headers['x-test-session'];
       if (typeof user === 'string') req.user = { id: user };
-      if (typeof session === 'string') req.sessionID = session;
+      if (typeof session === 'string') {
+        req.headers.cookie = `sid=${session}`;
+        req.sessionID = session;
+        (req as { session?: object }).session = {};
+      }
       next();
     },
   );

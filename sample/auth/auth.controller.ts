@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   Controller,
   Delete,
@@ -14,6 +15,9 @@ import {
 import type { Request, Response } from 'express';
 import { RequireSession, Session, SessionService } from '../../src';
 import { DEMO_USERS } from './demo-users';
+
+/** The shape of a session id `listForUser` reports (its slot tag and id hash). */
+const SESSION_HANDLE = /^[0-9a-f]{16}\.[0-9a-f]{32}$/;
 
 function publicUser(userId: string | undefined) {
   const user = Object.values(DEMO_USERS).find((candidate) => candidate.id === userId);
@@ -58,6 +62,7 @@ export class AuthController {
   @Delete('auth/sessions/:id')
   @RequireSession()
   async revoke(@Param('id') id: string, @Session('userId') userId: string) {
+    if (!SESSION_HANDLE.test(id)) throw new BadRequestException('Malformed session id');
     // Only the user's own sessions: an id of someone else's session is "not found".
     const mine = await this.sessions.listForUser(userId);
     if (!mine.some((session) => session.id === id) || !(await this.sessions.revoke(id)))
@@ -68,6 +73,9 @@ export class AuthController {
   @Delete('auth/sessions')
   @RequireSession()
   async revokeOthers(@Session('userId') userId: string, @Req() req: Request) {
+    // `DELETE /auth/sessions/` (an empty id) also lands here: it names no session, so it
+    // must not revoke every other one.
+    if (req.path.endsWith('/')) throw new NotFoundException('No such session');
     const except = this.sessions.currentId(req);
     return { revoked: await this.sessions.revokeAllForUser(userId, { except }) };
   }

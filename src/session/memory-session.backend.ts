@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { SessionStatsSnapshot } from '../common/stats-shapes';
 import type {
   SessionBackend,
@@ -8,17 +9,26 @@ import type {
 import { LIST_FIELDS } from './redis-session.backend';
 
 interface Entry {
-  fields: SessionFields;
+  fields: Map<string, string>;
   expireAtMs: number;
+}
+
+const keyOf = (ref: SessionRef) => `${ref.tag}:${ref.idHash}`;
+
+function plain(fields: Map<string, string>): SessionFields {
+  const out: SessionFields = Object.create(null) as SessionFields;
+  for (const [name, value] of fields) out[name] = value;
+  return out;
 }
 
 /**
  * The embedded store used without Redis: the same rules as the Redis backend, in one
- * process, bounded to `maxSessions` (the least recently written go first).
+ * process, bounded to `maxSessions` (the least recently used go first). The per-user index
+ * is pruned with its sessions (evicted, expired or removed), so it is bounded too.
  */
 export class MemorySessionBackend implements SessionBackend {
-  private readonly sessions = new Map<string, Entry>();
-  /** tag -> (idHash -> created ms) */
+  private readonly sessions: LRUCache<string, Entry>;
+  /** tag -> (idHash -> created ms); an entry lives exactly as long as its session. */
   private readonly indexes = new Map<string, Map<string, number>>();
   private readonly active = new Map<string, number>();
   private readonly totals = { created: 0, destroyed: 0, revoked: 0 };
@@ -26,10 +36,25 @@ export class MemorySessionBackend implements SessionBackend {
   constructor(
     private readonly maxSessions: number,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.sessions = new LRUCache<string, Entry>({
+      max: maxSessions,
+      dispose: (_entry, key, reason) => {
+        if (reason !== 'set') this.unindex(key);
+      },
+    });
+  }
+
+  private unindex(key: string): void {
+    const [tag, idHash] = key.split(':') as [string, string];
+    const index = this.indexes.get(tag);
+    if (!index) return;
+    index.delete(idHash);
+    if (index.size === 0) this.indexes.delete(tag);
+  }
 
   private live(ref: SessionRef): Entry | undefined {
-    const key = `${ref.tag}:${ref.idHash}`;
+    const key = keyOf(ref);
     const entry = this.sessions.get(key);
     if (entry && entry.expireAtMs <= this.clock()) {
       this.sessions.delete(key);
@@ -38,27 +63,9 @@ export class MemorySessionBackend implements SessionBackend {
     return entry;
   }
 
-  private index(tag: string): Map<string, number> {
-    let index = this.indexes.get(tag);
-    if (!index) this.indexes.set(tag, (index = new Map()));
-    return index;
-  }
-
-  private put(ref: SessionRef, entry: Entry): void {
-    const key = `${ref.tag}:${ref.idHash}`;
-    this.sessions.delete(key); // re-insert: Map order is write order
-    this.sessions.set(key, entry);
-    while (this.sessions.size > this.maxSessions) {
-      const oldest = this.sessions.keys().next().value as string;
-      this.sessions.delete(oldest);
-      const [tag, idHash] = oldest.split(':') as [string, string];
-      this.indexes.get(tag)?.delete(idHash);
-    }
-  }
-
   read(ref: SessionRef): Promise<SessionFields> {
     const entry = this.live(ref);
-    return Promise.resolve(entry ? { ...entry.fields } : {});
+    return Promise.resolve(entry ? plain(entry.fields) : {});
   }
 
   create(
@@ -68,18 +75,19 @@ export class MemorySessionBackend implements SessionBackend {
     cap: number,
     _indexExpireAtMs?: number,
   ): Promise<string[]> {
-    this.put(ref, { fields: { ...fields }, expireAtMs });
-    const index = this.index(ref.tag);
+    this.sessions.set(keyOf(ref), { fields: new Map(Object.entries(fields)), expireAtMs });
+    if (cap < 0) return Promise.resolve([]);
+    let index = this.indexes.get(ref.tag);
+    if (!index) this.indexes.set(ref.tag, (index = new Map()));
     index.set(ref.idHash, Number(fields.c ?? 0));
     const live = [...index.entries()]
-      .filter(([idHash]) => this.live({ tag: ref.tag, idHash }) || !index.delete(idHash))
+      .filter(([idHash]) => this.live({ tag: ref.tag, idHash }))
       .sort((a, b) => a[1] - b[1]);
     const evicted: string[] = [];
     for (const [idHash] of live) {
       if (cap <= 0 || live.length - evicted.length <= cap) break;
       if (idHash === ref.idHash) continue;
       this.sessions.delete(`${ref.tag}:${idHash}`);
-      index.delete(idHash);
       evicted.push(idHash);
     }
     return Promise.resolve(evicted);
@@ -88,45 +96,53 @@ export class MemorySessionBackend implements SessionBackend {
   patch(ref: SessionRef, set: SessionFields, del: string[], expireAtMs: number): Promise<boolean> {
     const entry = this.live(ref);
     if (!entry) return Promise.resolve(false);
-    Object.assign(entry.fields, set);
-    del.forEach((name) => delete entry.fields[name]);
+    for (const [name, value] of Object.entries(set)) entry.fields.set(name, value);
+    del.forEach((name) => entry.fields.delete(name));
     entry.expireAtMs = expireAtMs;
     return Promise.resolve(true);
   }
 
   remove(ref: SessionRef): Promise<boolean> {
     const existed = this.live(ref) !== undefined;
-    this.sessions.delete(`${ref.tag}:${ref.idHash}`);
-    this.indexes.get(ref.tag)?.delete(ref.idHash);
+    this.sessions.delete(keyOf(ref));
     return Promise.resolve(existed);
   }
 
   list(tag: string): Promise<{ idHash: string; fields: SessionFields }[]> {
-    const index = this.indexes.get(tag) ?? new Map<string, number>();
+    const index = this.indexes.get(tag);
     const out: { idHash: string; fields: SessionFields }[] = [];
-    for (const [idHash] of [...index.entries()].sort((a, b) => a[1] - b[1])) {
+    for (const [idHash] of [...(index?.entries() ?? [])].sort((a, b) => a[1] - b[1])) {
       const entry = this.live({ tag, idHash });
-      if (!entry) {
-        index.delete(idHash);
-        continue;
-      }
-      const fields: SessionFields = {};
-      LIST_FIELDS.forEach((name) => (fields[name] = entry.fields[name] ?? ''));
+      if (!entry) continue;
+      const fields: SessionFields = Object.create(null) as SessionFields;
+      LIST_FIELDS.forEach((name) => (fields[name] = entry.fields.get(name) ?? ''));
       out.push({ idHash, fields });
     }
     return Promise.resolve(out);
   }
 
   removeAll(tag: string, exceptIdHash?: string): Promise<string[]> {
-    const index = this.indexes.get(tag) ?? new Map<string, number>();
     const removed: string[] = [];
-    for (const idHash of [...index.keys()]) {
+    for (const idHash of [...(this.indexes.get(tag)?.keys() ?? [])]) {
       if (idHash === exceptIdHash) continue;
       if (this.live({ tag, idHash })) removed.push(idHash);
       this.sessions.delete(`${tag}:${idHash}`);
-      index.delete(idHash);
     }
     return Promise.resolve(removed);
+  }
+
+  scan(): Promise<SessionRef[]> {
+    const refs: SessionRef[] = [];
+    for (const key of [...this.sessions.keys()]) {
+      const [tag, idHash] = key.split(':') as [string, string];
+      if (this.live({ tag, idHash })) refs.push({ tag, idHash });
+    }
+    return Promise.resolve(refs);
+  }
+
+  /** How many user slots the index holds (bounded by the sessions kept). */
+  indexedUsers(): number {
+    return this.indexes.size;
   }
 
   count(change: SessionCounterChange): Promise<void> {

@@ -110,6 +110,35 @@ export class RedisSessionBackend implements SessionBackend {
     return strings(reply);
   }
 
+  async scan(): Promise<SessionRef[]> {
+    const escaped = this.prefix.replace(/[*?[\]\\]/g, '\\$&');
+    const shape = /\{([0-9a-f]{16})\}:([0-9a-f]{32})$/;
+    const nodes = this.cluster
+      ? await Promise.all(
+          (this.redis as RedisCluster).masters.map((master) =>
+            (this.redis as RedisCluster).nodeClient(master),
+          ),
+        )
+      : [this.redis as RedisClient];
+    const refs: SessionRef[] = [];
+    for (const node of nodes)
+      for await (const keys of node.scanIterator({ MATCH: `${escaped}{*}:*`, COUNT: 500 }))
+        for (const key of keys) {
+          const match = key.startsWith(this.prefix) ? shape.exec(key) : null;
+          if (match && key.length === this.prefix.length + 51)
+            refs.push({ tag: match[1]!, idHash: match[2]! });
+        }
+    return refs;
+  }
+
+  readLegacy(key: string): Promise<string | null> {
+    return this.redis.get(key);
+  }
+
+  async removeLegacy(key: string): Promise<void> {
+    await this.redis.del(key);
+  }
+
   async count(change: SessionCounterChange): Promise<void> {
     const active = change.activeUntil ?? [];
     const args = [change.created ?? 0, change.destroyed ?? 0, change.revoked ?? 0, active.length];

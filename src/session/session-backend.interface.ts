@@ -31,7 +31,10 @@ export interface SessionBackend {
    * empty when there is no such session.
    */
   read(ref: SessionRef): Promise<string[] | SessionFields>;
-  /** Writes a new session, indexes it and evicts the user's oldest past `cap`; returns the evicted id hashes. */
+  /**
+   * Writes a new session, indexes it and evicts the user's oldest past `cap` (0: no cap;
+   * negative: the session is not indexed); returns the evicted id hashes.
+   */
   create(
     ref: SessionRef,
     fields: SessionFields,
@@ -47,6 +50,12 @@ export interface SessionBackend {
   list(tag: string): Promise<{ idHash: string; fields: SessionFields }[]>;
   /** Deletes every session of a user slot but `exceptIdHash`; returns the deleted id hashes. */
   removeAll(tag: string, exceptIdHash?: string): Promise<string[]>;
+  /** Every stored session (a SCAN of the prefix on Redis: for admin tasks, not requests). */
+  scan(): Promise<SessionRef[]>;
+  /** A session another store wrote at `key` (adoption from connect-redis); Redis only. */
+  readLegacy?(key: string): Promise<string | null>;
+  /** Deletes it once adopted. */
+  removeLegacy?(key: string): Promise<void>;
   count(change: SessionCounterChange): Promise<void>;
   counters(nowMs: number): Promise<SessionStatsSnapshot>;
   resetCounters(): Promise<void>;

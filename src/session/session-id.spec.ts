@@ -16,13 +16,21 @@ describe('session ids', () => {
     expect(new Set([...ids].map((id) => refOf(id)!.tag)).size).toBeGreaterThan(90);
   });
 
+  it.each(['', 'x'.repeat(513)])('rejects %j as a session id', (value) =>
+    expect(refOf(value)).toBeUndefined(),
+  );
+
   it.each([
-    '',
     'abc',
     'x'.repeat(60),
     `${'g'.repeat(16)}.${'a'.repeat(43)}`,
     `{tag}.${'a'.repeat(43)}`,
-  ])('rejects %j as a session id', (value) => expect(refOf(value)).toBeUndefined());
+  ])('puts a foreign id (an app genid, connect-redis) %j in a slot of its own hash', (value) => {
+    const ref = refOf(value)!;
+    expect(ref.tag).toMatch(/^[0-9a-f]{16}$/);
+    expect(ref.idHash.startsWith(ref.tag)).toBe(true);
+    expect(JSON.stringify(ref)).not.toContain(value.slice(0, 10));
+  });
 
   it('does not put the user id in the tag', () => {
     expect(userTag('alice@example.com')).not.toContain('alice');

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { digest } from '../redis/redis-keys';
 import type { SessionRef } from './session-backend.interface';
 
-// A session id is `<userTag>.<random>`: the tag (16 hex) routes it to its user's Redis slot
-// without a lookup; the random part (32 bytes, base64url) is the secret. Only hashes of the
-// id ever reach Redis or the logs.
+// A session id the kit generates is `<userTag>.<random>`: the tag (16 hex) routes it to its
+// user's Redis slot without a lookup; the random part (32 bytes, base64url) is the secret.
+// Any other id (an app's own `genid`, one adopted from connect-redis) lives in a slot of its
+// own hash. Only hashes of the id ever reach Redis or the logs.
 const SESSION_ID = /^([0-9a-f]{16})\.[A-Za-z0-9_-]{43}$/;
+const MAX_ID_LENGTH = 512;
 const HANDLE = /^([0-9a-f]{16})\.([0-9a-f]{32})$/;
 
 /** The slot tag of a user's sessions: a hash of the user id, never the id itself. */
@@ -22,13 +24,14 @@ export function newSessionId(tag = randomBytes(8).toString('hex')): string {
 const REF_CACHE_SIZE = 4096;
 const refCache = new Map<string, SessionRef>();
 
-/** Where a session id's session lives; undefined for anything that is not one of our ids. */
+/** Where a session id's session lives; undefined for an empty or oversized id. */
 export function refOf(sessionId: string): SessionRef | undefined {
   const cached = refCache.get(sessionId);
   if (cached) return cached;
-  const match = SESSION_ID.exec(sessionId);
-  if (!match) return undefined;
-  const ref = { tag: match[1]!, idHash: digest(sessionId, 32) };
+  if (typeof sessionId !== 'string' || !sessionId || sessionId.length > MAX_ID_LENGTH)
+    return undefined;
+  const idHash = digest(sessionId, 32);
+  const ref = { tag: SESSION_ID.exec(sessionId)?.[1] ?? idHash.slice(0, 16), idHash };
   if (refCache.size >= REF_CACHE_SIZE) refCache.delete(refCache.keys().next().value as string);
   refCache.set(sessionId, ref);
   return ref;

@@ -1,18 +1,24 @@
 import type { RequestMethod } from '@nestjs/common';
+import type { Request } from 'express';
+import type { CookieOptions, SessionOptions, Store } from 'express-session';
 
 /** A route the session middleware runs on or skips, as Nest's `forRoutes` takes it. */
 export type SessionRoute = { path: string; method: RequestMethod };
 
-/** Cookie settings of `SessionModule`. There is no `domain`: the cookie stays on its host. */
-export interface SessionCookieOptions {
+/**
+ * `express-session`'s cookie options (`maxAge`, `expires`, `domain`, `path`, `httpOnly`,
+ * `secure`, `sameSite`, `partitioned`, `priority`...), with the kit's defaults.
+ */
+export interface SessionCookieOptions extends CookieOptions {
   /**
-   * Cookie name.
-   * @default '__Host-sid' when the cookie is Secure, else 'sid'
+   * Cookie name; the top-level `name` is the `express-session` spelling and wins.
+   * @default '__Host-sid' when the cookie is Secure with `Path=/` and no `Domain`, else 'sid'
    */
   name?: string;
   /**
    * `true` sends the cookie over HTTPS only (behind a TLS proxy, also set Express's
-   * `trust proxy`); `'auto'` follows the request's protocol (refused in production).
+   * `trust proxy` or the `proxy` option); `'auto'` follows the request's protocol (refused in
+   * production; handy in tests over plain http).
    * @default true, except when the environment is 'development'
    */
   secure?: boolean | 'auto';
@@ -20,21 +26,39 @@ export interface SessionCookieOptions {
    * SameSite attribute; `'none'` needs `secure: true`.
    * @default 'lax'
    */
-  sameSite?: 'lax' | 'strict' | 'none';
+  sameSite?: CookieOptions['sameSite'];
+  /**
+   * Cookie lifetime in ms, sent as the cookie's `Expires` attribute (as `express-session` does).
+   * @default absoluteTtlMs
+   */
+  maxAge?: number;
 }
 
 /**
- * Options of `SessionModule.forRoot()` / `forRootAsync()` and of `sessionMiddleware()`.
+ * Options of `SessionModule.forRoot()` / `forRootAsync()` and of `sessionMiddleware()`: every
+ * `express-session` option, passed through as it documents it, plus the kit's own.
  *
  * @example
  * SessionModule.forRoot({ secret: process.env.SESSION_SECRET!, ttlMs: 30 * 60_000 })
  */
-export interface SessionModuleOptions {
+export interface SessionModuleOptions extends Omit<SessionOptions, 'secret' | 'cookie' | 'store'> {
   /**
-   * Signs the session cookie: at least 32 bytes. An array rotates secrets: the first signs
-   * new cookies, every one of them verifies.
+   * Signs the session cookie. Required; in production at least 32 bytes, not a well-known or
+   * repetitive value (elsewhere such a secret is logged as a warning). An array rotates
+   * secrets: the first signs new cookies, every one of them verifies.
    */
   secret: string | string[];
+  /**
+   * `express-session`'s cookie options (or a function of the request returning them), over
+   * the kit's defaults: `HttpOnly`, `SameSite=Lax`, `Secure` outside development, `Path=/`.
+   */
+  cookie?: SessionCookieOptions | ((req: Request) => SessionCookieOptions);
+  /**
+   * An `express-session` store of your own; it replaces the kit's store (then the per-user
+   * index, `listForUser`, `revoke*` and the cap are not available).
+   * @default the kit's store: Redis when RedisModule is present, else a bounded memory store
+   */
+  store?: Store;
   /**
    * Idle timeout: a session not used for this long is gone.
    * @default 86_400_000 (24 h, ms)
@@ -46,12 +70,17 @@ export interface SessionModuleOptions {
    */
   absoluteTtlMs?: number;
   /**
-   * Prefix of every Redis key the module writes.
+   * Prefix of every Redis key the kit's store writes.
    * @default 'sess:'
    */
   prefix?: string;
-  /** Cookie settings. */
-  cookie?: SessionCookieOptions;
+  /**
+   * Adoption from `connect-redis`: the prefix it wrote under (`'sess:'` is its default). A
+   * cookie whose session is not in the kit's store is looked up at `<legacyPrefix><id>` and
+   * moved into the kit's format, so switching stores logs nobody out.
+   * @default undefined (no adoption)
+   */
+  legacyPrefix?: string;
   /**
    * A request that changes nothing refreshes the idle timer in the store at most once per
    * this interval; must be shorter than `ttlMs`.
@@ -81,7 +110,8 @@ export interface SessionModuleOptions {
    */
   maxMemorySessions?: number;
   /**
-   * The environment the start-up checks apply to ('production' refuses an insecure cookie).
+   * The environment the start-up checks apply to ('production' refuses an insecure cookie or
+   * a weak secret).
    * @default process.env.NODE_ENV, else 'development'
    */
   environment?: string;

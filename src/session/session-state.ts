@@ -1,22 +1,18 @@
 import type { Request } from 'express';
 import type { SessionFields, SessionRef } from './session-backend.interface';
 
-/** What the store knows about a request's session beyond its data (kept off the JSON). */
+/** What the kit's store knows about a session beyond its data (kept off the JSON). */
 export interface SessionState {
   ref: SessionRef;
   /** True once the session is in the store (loaded from it or saved to it). */
   persisted: boolean;
-  /** The data as last read or written, JSON per key: a save writes only what differs. */
+  /** The stored fields as last read or written (`d:<key>` and `k`): `set` writes what differs. */
   loaded: SessionFields;
-  /** The values as read: a primitive still identical to its loaded value needs no JSON. */
-  values?: Record<string, unknown>;
   createdAtMs: number;
   lastSeenAtMs: number;
-  ip?: string;
-  userAgent?: string;
 }
 
-/** Symbol keys are invisible to the change detection and to JSON. */
+/** Symbol keys are invisible to express-session's change detection and to JSON. */
 export const SESSION_STATE = Symbol('nestjs-llm-kit:session-state');
 /** Set on a request whose session could not be loaded because the store is down. */
 export const SESSION_UNAVAILABLE = Symbol('nestjs-llm-kit:session-unavailable');
@@ -43,7 +39,26 @@ export function setState(session: object, state: SessionState): void {
   (session as { [SESSION_STATE]?: SessionState })[SESSION_STATE] = state;
 }
 
+/**
+ * The id of the session the request's cookie carried, when `express-session` found it in
+ * the store; undefined for an anonymous request (whose `req.sessionID` is a fresh id that
+ * `express-session` generates on every request and nobody stored). Works with any store:
+ * `express-session` keeps the cookie's id only when the signature holds and the store has
+ * the session, and a generated id cannot be in the request's own cookie header.
+ *
+ * @example
+ * const id = carriedSessionId(req); // undefined for a new visitor
+ */
+export function carriedSessionId(req: Request): string | undefined {
+  const id: unknown = (req as Partial<Request>).sessionID;
+  if (!(req as Partial<Request>).session || typeof id !== 'string' || !id) return undefined;
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  return header.includes(id) || header.includes(encodeURIComponent(id)) ? id : undefined;
+}
+
 /** True when the request carries a session that is in the store. */
 export function hasStoredSession(req: Request): boolean {
-  return stateOf(req.session)?.persisted === true;
+  const state = stateOf((req as Partial<Request>).session);
+  return state ? state.persisted : carriedSessionId(req) !== undefined;
 }

@@ -13,10 +13,10 @@ import { SessionService } from './session.service';
 import { SessionStats } from './session.stats';
 
 /**
- * Redis sessions, secure by default: signed `__Host-` cookie, ids
- * hashed in Redis, per-user index, idle + absolute expiry, fixation defence, revocation.
- * Applies its middleware itself (every route, or `routes`). Uses the shared Redis
- * connection when `RedisModule` is imported, else a bounded in-process store.
+ * Sessions on `express-session`, secure by default: signed `__Host-` cookie, ids hashed in
+ * Redis, per-user index, idle + absolute expiry, fixation defence, revocation. Applies
+ * `express-session` itself (every route, or `routes`) with the kit's store on the shared
+ * Redis connection when `RedisModule` is imported, else a bounded in-process store.
  *
  * @example
  * @Module({

@@ -6,12 +6,13 @@ import { RedisScript } from '../redis/redis-script';
 /**
  * KEYS: session, index. ARGV: idHash, createdMs, expireAtMs, cap, keyBase, indexExpireAtMs,
  * field, value, ... Writes the session, indexes it, drops stale index entries and evicts
- * the oldest sessions past the cap. Returns the evicted id hashes.
+ * the oldest sessions past the cap (a negative cap: not indexed). Returns the evicted id hashes.
  */
 export const CREATE_SCRIPT = new RedisScript(`
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+if tonumber(ARGV[4]) < 0 then return {} end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 local live = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do

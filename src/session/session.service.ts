@@ -2,26 +2,27 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
 import { CLEAR_SITE_DATA, SESSION_RUNTIME } from './session.constants';
-import { handleOf, refOf, refOfHandle, userTag } from './session-id';
+import { handleOf, refOf, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
 import type { SessionRuntime } from './session-runtime';
 import {
   hasStoredSession,
   PENDING_TAG,
   SESSION_UNAVAILABLE,
-  setState,
   type SessionRequest,
 } from './session-state';
 import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
+import type { LlmSessionStore } from './session.store';
 
 function call(fn: (done: (error?: unknown) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
 }
 
 /**
- * Creates, reads, updates and ends sessions, and lists and revokes a user's sessions on
- * every device. Errors: `SessionUnavailableError` (store down: 503) and
- * `SessionNotFoundError` (no session: 401), answered by the module's exception filter.
+ * Creates, reads, updates and ends sessions (through `express-session`'s `req.session`), and
+ * lists and revokes a user's sessions on every device (through the kit's store). Errors:
+ * `SessionUnavailableError` (store down: 503) and `SessionNotFoundError` (no session: 401),
+ * answered by the module's exception filter.
  *
  * @example
  * await this.sessions.create(req, { userId: user.id });
@@ -41,10 +42,19 @@ export class SessionService {
     return req.session;
   }
 
+  private kitStore(): LlmSessionStore {
+    const store = this.runtime.kitStore;
+    if (!store)
+      throw new Error(
+        "SessionService: listing and revoking sessions needs the kit's store; remove the `store` option.",
+      );
+    return store;
+  }
+
   /**
-   * Starts a session for `data` under a fresh id (the old one, if any, is destroyed: the
-   * fixation defence) and saves it before returning the new id. Put the user in
-   * `data.userId`: it files the session under the user for `listForUser` and the cap.
+   * Starts a session for `data` under a fresh id (`regenerate`: the old one, if any, is
+   * destroyed, the fixation defence) and saves it before returning the new id. Put the user
+   * in `data.userId`: it files the session under the user for `listForUser` and the cap.
    */
   async create(
     req: Request,
@@ -60,18 +70,6 @@ export class SessionService {
       delete request[PENDING_TAG];
     }
     Object.assign(req.session, data);
-    const ref = refOf(req.sessionID);
-    if (!ref) throw new Error('SessionService: unexpected session id format.');
-    const now = this.runtime.options.clock();
-    setState(req.session, {
-      ref,
-      persisted: false,
-      loaded: {},
-      createdAtMs: now,
-      lastSeenAtMs: now,
-      ip: req.ip,
-      userAgent: req.get('user-agent'),
-    });
     await call((done) => req.session.save(done));
     return req.sessionID;
   }
@@ -93,13 +91,21 @@ export class SessionService {
   /** Logs out: deletes the session in the store, clears the cookie and sends `Clear-Site-Data`. */
   async destroy(req: Request, res: Response): Promise<void> {
     const session = this.ready(req);
+    const { path, domain, secure, sameSite, partitioned } = session.cookie as {
+      path?: string;
+      domain?: string;
+      secure?: boolean | 'auto';
+      sameSite?: boolean | 'lax' | 'strict' | 'none';
+      partitioned?: boolean;
+    };
     if (hasStoredSession(req)) await call((done) => session.destroy(done));
-    const { cookie, cookieName } = this.runtime.options;
-    res.clearCookie(cookieName, {
-      path: '/',
+    res.clearCookie(this.runtime.options.cookieName, {
+      path: path ?? '/',
+      domain,
       httpOnly: true,
-      secure: cookie.secure === true,
-      sameSite: cookie.sameSite as 'lax' | 'strict' | 'none',
+      secure: secure === true,
+      sameSite,
+      partitioned,
     });
     res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
     res.setHeader('Cache-Control', 'no-store');
@@ -112,51 +118,18 @@ export class SessionService {
   }
 
   /** The user's live sessions, oldest first; `req` marks the current one. */
-  async listForUser(userId: string, req?: Request): Promise<SessionInfo[]> {
-    const { store, backend, options } = this.runtime;
-    const now = options.clock();
-    const tag = userTag(userId);
-    const current = req && this.currentId(req);
-    const rows = await store.guarded(backend.list(tag));
-    return rows
-      .map(({ idHash, fields }) => ({
-        id: handleOf({ tag, idHash }),
-        createdAt: new Date(Number(fields.c)),
-        lastSeenAt: new Date(Number(fields.s)),
-        ip: fields.ip || undefined,
-        userAgent: fields.ua || undefined,
-        current: handleOf({ tag, idHash }) === current,
-      }))
-      .filter(
-        (info) =>
-          now - info.lastSeenAt.getTime() < options.ttlMs &&
-          now - info.createdAt.getTime() < options.absoluteTtlMs,
-      );
+  listForUser(userId: string, req?: Request): Promise<SessionInfo[]> {
+    return this.kitStore().listForUser(userId, req && this.currentId(req));
   }
 
   /** Ends the session with this handle (from `listForUser`); false when there was none. */
-  async revoke(id: string): Promise<boolean> {
-    const ref = refOfHandle(id);
-    if (!ref) return false;
-    const removed = await this.runtime.store.guarded(this.runtime.backend.remove(ref));
-    if (removed) this.runtime.store.count({ revoked: 1, inactive: [id] });
-    return removed;
+  revoke(id: string): Promise<boolean> {
+    return this.kitStore().revoke(id);
   }
 
   /** Ends every session of the user but `except` (a handle, e.g. `currentId(req)`); returns how many. */
-  async revokeAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
-    const tag = userTag(userId);
-    const except = options.except ? refOfHandle(options.except) : undefined;
-    const { store, backend } = this.runtime;
-    const removed = await store.guarded(
-      backend.removeAll(tag, except?.tag === tag ? except.idHash : undefined),
-    );
-    if (removed.length > 0)
-      store.count({
-        revoked: removed.length,
-        inactive: removed.map((idHash) => handleOf({ tag, idHash })),
-      });
-    return removed.length;
+  revokeAllForUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    return this.kitStore().revokeAllForUser(userId, options.except);
   }
 
   /** False when the request's session could not be loaded because the store is down. */

@@ -4,10 +4,12 @@ import { StatsSource, type StatsSnapshotSource } from '../common/stats-source';
 import { SESSION_RUNTIME } from './session.constants';
 import type { SessionRuntime } from './session-runtime';
 
+const NONE: SessionStatsSnapshot = { active: 0, created: 0, destroyed: 0, revoked: 0 };
+
 /**
  * The `sessions` section of `GET /stats`: sessions active now, and created, destroyed
  * (logout, expiry) and revoked (revoke, revoke-all, cap) since the last reset. Cluster-wide
- * with Redis, in one round trip.
+ * with Redis, in one round trip. Counted by the kit's store (zeros with an app's own store).
  *
  * @example
  * const { active } = await moduleRef.get(SessionStats).snapshot();
@@ -18,11 +20,14 @@ export class SessionStats implements StatsSnapshotSource<SessionStatsSnapshot> {
   constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {}
 
   snapshot(): Promise<SessionStatsSnapshot> {
-    return this.runtime.store.guarded(this.runtime.backend.counters(this.runtime.options.clock()));
+    const store = this.runtime.kitStore;
+    if (!store) return Promise.resolve({ ...NONE });
+    return store.guarded(store.backend.counters(store.options.clock()));
   }
 
   /** Zeroes the counters; `active` is a gauge of live sessions and is kept. */
-  reset(): Promise<void> {
-    return this.runtime.store.guarded(this.runtime.backend.resetCounters());
+  async reset(): Promise<void> {
+    const store = this.runtime.kitStore;
+    if (store) await store.guarded(store.backend.resetCounters());
   }
 }

@@ -1,97 +1,81 @@
+import type { Request } from 'express';
+import { Store, type SessionData } from 'express-session';
 import type { LogThrottle } from '../common/log-throttle';
-import { RedisTimeoutError } from '../redis/deadline';
-import { DeadlineQueue } from '../redis/deadline-queue';
+import { resolveUserId } from '../common/request-identity';
+import { withDeadline } from '../redis/deadline';
 import type {
   SessionBackend,
   SessionCounterChange,
   SessionFields,
   SessionRef,
 } from './session-backend.interface';
-import { handleOf } from './session-id';
-import type { ResolvedSessionOptions } from './session-options.resolver';
+import { handleOf, refOf, refOfHandle, userTag } from './session-id';
+import type { SessionInfo } from './session-info.interface';
+import type { ResolvedStoreOptions } from './session-options.resolver';
 import { setState, stateOf, type SessionState } from './session-state';
 import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
 
-/** A stored session as `load` returns it: its data and what the store knows about it. */
-export interface LoadedSession {
-  data: Record<string, unknown>;
-  state: SessionState;
-}
+type Callback = (error?: unknown) => void;
+type GetCallback = (error: unknown, session?: SessionData | null) => void;
+type Data = Record<string, unknown>;
 
-/** How `read` answers: an error (SessionUnavailableError), or the session (null: none). */
-export type LoadCallback = (error: unknown, session?: LoadedSession | null) => void;
-
-// Data fields are stored as `d:<name>` = JSON; `c`, `s`, `ip`, `ua` are metadata.
+// Stored fields: `c` created (ms), `s` last seen (ms), `ip`, `ua`, `k` the cookie (JSON), and
+// one `d:<key>` per data key (JSON), so a save writes only the keys that changed.
 const DATA = 'd:';
+const COOKIE = 'k';
 
-/** The session's data (everything but the cookie) as one JSON string per key. */
-function encodeData(session: object): SessionFields {
-  const fields: SessionFields = {};
+/** The session's data (everything but the cookie) as one JSON field per key, plus the cookie. */
+function encode(session: object): SessionFields {
+  const fields: SessionFields = Object.create(null) as SessionFields;
   for (const [key, value] of Object.entries(session)) {
     if (key === 'cookie' || value === undefined || typeof value === 'function') continue;
-    fields[key] = JSON.stringify(value);
+    fields[DATA + key] = JSON.stringify(value);
   }
+  const cookie = (session as { cookie?: unknown }).cookie;
+  if (cookie) fields[COOKIE] = JSON.stringify(cookie);
   return fields;
 }
 
-/** True when the session's data still encodes to what was loaded or last written. */
-function unchanged(session: object, { loaded, values }: SessionState): boolean {
-  let seen = 0;
-  for (const key in session) {
-    const value = (session as Record<string, unknown>)[key];
-    if (key === 'cookie' || value === undefined || typeof value === 'function') continue;
-    const same = values !== undefined && value === values[key] && typeof value !== 'object';
-    if (!same && loaded[key] !== JSON.stringify(value)) return false;
-    seen++;
-  }
-  for (const _ in loaded) seen--;
-  return seen === 0;
+/** The user a session belongs to: `userId`, else Passport's serialized user when it is an id. */
+function userOf(session: object): string | undefined {
+  const data = session as { userId?: unknown; passport?: { user?: unknown } };
+  return (
+    resolveUserId({ session: data } as never) ??
+    resolveUserId({ user: { id: data.passport?.user } } as never)
+  );
 }
 
-function stored(fields: SessionFields): SessionFields {
-  const out: SessionFields = {};
-  for (const key in fields) out[DATA + key] = fields[key]!;
-  return out;
+/** `express-session`'s test for a secure request (its `issecure`), for the undelivered-cookie check. */
+export function isSecureRequest(req: Request, proxy: boolean | undefined): boolean {
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
+  if (proxy === false) return false;
+  if (proxy !== true) return req.secure === true;
+  const header = String(req.headers['x-forwarded-proto'] ?? '');
+  return header.split(',')[0]!.trim().toLowerCase() === 'https';
 }
 
 /**
- * The module's session store over a backend (Redis or memory). It keeps the rules the
- * plain Redis stores lack: keys hold a hash of the id, never the id; idle and absolute
- * expiry are checked on every read; a request that changes nothing writes at most once per
- * `touchIntervalMs`; a save writes only the fields that changed (field-level merge) and
- * never recreates a session that was deleted meanwhile (logout, revoke, expiry).
+ * The kit's `express-session` store over a backend (Redis or memory). It keeps what plain
+ * Redis stores lack: keys hold a hash of the id, never the id; a per-user index (one Redis
+ * Cluster slot per user) for `listForUser`, `revoke`, `revokeAllForUser` and the per-user cap;
+ * idle and absolute expiry checked on every read; `touch` writes at most once per
+ * `touchIntervalMs`; `set` writes only the fields that changed and never recreates a session
+ * that was deleted meanwhile (logout, revoke, expiry); every call bounded by `storeTimeoutMs`.
  */
-export class LlmSessionStore {
-  /** Bounds every store call by `storeTimeoutMs`, with one timer for all of them. */
-  private readonly deadlines: DeadlineQueue;
-
+export class LlmSessionStore extends Store {
   constructor(
-    private readonly backend: SessionBackend,
-    private readonly options: ResolvedSessionOptions,
+    readonly backend: SessionBackend,
+    readonly options: ResolvedStoreOptions,
     private readonly warn: LogThrottle,
   ) {
-    this.deadlines = new DeadlineQueue(options.storeTimeoutMs);
-  }
-
-  private unavailable(error: unknown): Error {
-    return error instanceof SessionNotFoundError ? error : new SessionUnavailableError(error);
-  }
-
-  private timeout(): Error {
-    return this.unavailable(
-      new RedisTimeoutError('a session store call', this.options.storeTimeoutMs),
-    );
+    super();
   }
 
   /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. */
   guarded<T>(work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const ticket = this.deadlines.add(() => reject(this.timeout()));
-      work.then(
-        (value) => this.deadlines.settle(ticket) && resolve(value),
-        (error: unknown) => this.deadlines.settle(ticket) && reject(this.unavailable(error)),
-      );
-    });
+    return withDeadline(work, this.options.storeTimeoutMs, 'a session store call', (error) =>
+      error instanceof SessionNotFoundError ? error : new SessionUnavailableError(error),
+    );
   }
 
   /** Updates the counters without holding up the request; a failure is logged, once in a while. */
@@ -105,100 +89,146 @@ export class LlmSessionStore {
     return Math.min(nowMs + this.options.ttlMs, state.createdAtMs + this.options.absoluteTtlMs);
   }
 
-  /** The live session at `ref`, or null (none, expired or unreadable: then it is deleted). */
-  load(ref: SessionRef): Promise<LoadedSession | null> {
-    return new Promise((resolve, reject) =>
-      this.read(ref, (error, session) => (error ? reject(error) : resolve(session ?? null))),
+  override get(sid: string, callback: GetCallback): void {
+    this.fetch(sid).then(
+      (session) => callback(null, session),
+      (error: unknown) => callback(error),
     );
   }
 
-  /**
-   * `load` for the middleware, which runs it on every request: a callback and the shared
-   * deadline instead of promises of its own (fewer allocations per request).
-   */
-  read(ref: SessionRef, done: LoadCallback): void {
-    const ticket = this.deadlines.add(() => done(this.timeout()));
-    this.backend.read(ref).then(
-      (fields) => {
-        if (!this.deadlines.settle(ticket)) return;
-        const session = this.decode(ref, fields);
-        if (session !== undefined) return done(null, session);
-        this.expire(ref).then(
-          () => done(null, null),
-          (error: unknown) => done(error),
-        );
-      },
-      (error: unknown) => this.deadlines.settle(ticket) && done(this.unavailable(error)),
-    );
+  private async fetch(sid: string): Promise<SessionData | null> {
+    const ref = refOf(sid);
+    if (!ref) return null;
+    const reply = await this.guarded(this.backend.read(ref));
+    const session = this.decode(ref, reply);
+    if (session) return session;
+    if (session === undefined) {
+      // Over (the clock is ahead of Redis's expiry) or unreadable: delete it.
+      await this.destroyRef(ref);
+      return null;
+    }
+    return this.options.legacyPrefix === undefined ? null : this.adopt(sid, ref);
   }
 
-  /** The session in the reply; null when there is none, undefined when it is over. */
-  private decode(
-    ref: SessionRef,
-    reply: string[] | SessionFields,
-  ): LoadedSession | null | undefined {
+  /** The session in a reply; null when there is none, undefined when it is over or unreadable. */
+  private decode(ref: SessionRef, reply: string[] | SessionFields): SessionData | null | undefined {
     const pairs = Array.isArray(reply) ? reply : Object.entries(reply).flat();
     if (pairs.length === 0) return null;
     let created: string | undefined;
     let lastSeen: string | undefined;
-    const data: Record<string, unknown> = {};
-    const loaded: SessionFields = {};
+    let cookie: unknown;
+    const data = Object.create(null) as Data;
+    const loaded = Object.create(null) as SessionFields;
     try {
       for (let i = 0; i + 1 < pairs.length; i += 2) {
         const name = pairs[i]!;
         const value = pairs[i + 1]!;
         if (name === 'c') created = value;
         else if (name === 's') lastSeen = value;
-        else if (name.startsWith(DATA)) {
-          const key = name.slice(DATA.length);
-          data[key] = JSON.parse(value);
-          loaded[key] = value;
+        else if (name === COOKIE) {
+          cookie = JSON.parse(value);
+          loaded[name] = value;
+        } else if (name.startsWith(DATA)) {
+          data[name.slice(DATA.length)] = JSON.parse(value);
+          loaded[name] = value;
         }
       }
     } catch {
-      return undefined; // unreadable
+      return undefined;
     }
     const createdAtMs = Number(created);
     const lastSeenAtMs = Number(lastSeen);
     const now = this.options.clock();
     if (!(now - lastSeenAtMs < this.options.ttlMs)) return undefined;
     if (!(now - createdAtMs < this.options.absoluteTtlMs)) return undefined;
-    const state = { ref, persisted: true, loaded, values: data, createdAtMs, lastSeenAtMs };
-    return { data, state };
+    data.cookie = cookie && typeof cookie === 'object' ? cookie : { path: '/', httpOnly: true };
+    setState(data, { ref, persisted: true, loaded, createdAtMs, lastSeenAtMs });
+    return data as unknown as SessionData;
   }
 
-  /** Deletes a session that is over (the clock is ahead of Redis's expiry, or unreadable). */
-  private async expire(ref: SessionRef): Promise<null> {
-    if (await this.guarded(this.backend.remove(ref)))
-      this.count({ destroyed: 1, inactive: [handleOf(ref)] });
-    return null;
+  /** Moves a session `connect-redis` wrote (plain JSON at `<legacyPrefix><id>`) into this store. */
+  private async adopt(sid: string, ref: SessionRef): Promise<SessionData | null> {
+    const { backend } = this;
+    const key = this.options.legacyPrefix + sid;
+    const raw = backend.readLegacy ? await this.guarded(backend.readLegacy(key)) : null;
+    if (!raw) return null;
+    let session: Data;
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+      session = Object.assign(Object.create(null) as Data, parsed);
+    } catch {
+      return null;
+    }
+    session.cookie ??= { path: '/', httpOnly: true };
+    await this.create(ref, session, undefined);
+    await this.guarded(backend.removeLegacy!(key));
+    return session as unknown as SessionData;
   }
 
-  /**
-   * Writes `session`: creates it when it is not in the store yet, else writes the data
-   * fields that changed (or the idle refresh when none did). Throws SessionNotFoundError
-   * when the session was deleted meanwhile: it is not recreated.
-   */
-  async save(ref: SessionRef, session: object): Promise<void> {
+  override createSession(req: Request, data: SessionData): ReturnType<Store['createSession']> {
+    const state = stateOf(data);
+    const session = super.createSession(req, data);
+    if (state) setState(session, state);
+    return session;
+  }
+
+  override set(sid: string, session: SessionData, callback?: Callback): void {
+    this.save(sid, session).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  private async save(sid: string, session: SessionData): Promise<void> {
+    const ref = refOf(sid);
+    if (!ref) throw new SessionNotFoundError();
     const state = stateOf(session);
-    if (state?.persisted) return this.update(state, encodeData(session));
+    if (state?.persisted) return this.update(state, encode(session));
+    const req = (session as { req?: Request }).req;
+    const cookie = session.cookie as { secure?: unknown } | undefined;
+    if (req && cookie?.secure === true && !isSecureRequest(req, this.options.proxy)) {
+      // express-session will not send this cookie: nobody can ever use the session, so it
+      // is neither stored nor counted against the user's cap.
+      this.warn.warn(
+        'session-insecure',
+        'SessionModule: a new session was not stored because its cookie is Secure and the request is not ' +
+          "(plain http): express-session sends no cookie then. Behind a TLS proxy set Express's 'trust proxy' " +
+          "(app.set('trust proxy', 1)) or the session option proxy: true; in tests over http use cookie: { secure: 'auto' }.",
+      );
+      return;
+    }
+    await this.create(ref, session, req);
+  }
+
+  private async create(ref: SessionRef, session: object, req: Request | undefined): Promise<void> {
     const now = this.options.clock();
-    const current = encodeData(session);
-    const createdAtMs = now;
-    const meta: SessionFields = { c: String(createdAtMs), s: String(now) };
-    if (state?.ip) meta.ip = state.ip;
-    if (state?.userAgent) meta.ua = state.userAgent.slice(0, 256);
-    const expireAtMs = this.expireAt({ createdAtMs }, now);
+    const current = encode(session);
+    const meta: SessionFields = { c: String(now), s: String(now) };
+    if (req?.ip) meta.ip = req.ip;
+    const agent = req?.headers['user-agent'];
+    if (agent) meta.ua = agent.slice(0, 256);
+    const userId = userOf(session);
+    // Indexed under its user when the id lives in the user's slot (the kit's genid puts it
+    // there at login); any other session is still stored, just not listed per user.
+    const indexed = userId !== undefined && userTag(userId) === ref.tag;
+    const expireAtMs = this.expireAt({ createdAtMs: now }, now);
     const evicted = await this.guarded(
       this.backend.create(
         ref,
-        { ...meta, ...stored(current) },
+        { ...meta, ...current },
         expireAtMs,
-        this.options.maxSessionsPerUser,
-        createdAtMs + this.options.absoluteTtlMs,
+        indexed ? this.options.maxSessionsPerUser : -1,
+        now + this.options.absoluteTtlMs,
       ),
     );
-    setState(session, { ref, persisted: true, loaded: current, createdAtMs, lastSeenAtMs: now });
+    setState(session, {
+      ref,
+      persisted: true,
+      loaded: current,
+      createdAtMs: now,
+      lastSeenAtMs: now,
+    });
     this.count({
       created: 1,
       revoked: evicted.length,
@@ -207,45 +237,45 @@ export class LlmSessionStore {
     });
   }
 
-  /**
-   * The end-of-request write of a stored session: its changed fields, or the idle refresh
-   * once `touchIntervalMs` has passed; undefined (no promise at all) when there is nothing
-   * to write, which is what a read-only request gets.
-   */
-  commit(state: SessionState, session: object): Promise<void> | undefined {
-    if (!unchanged(session, state)) return this.update(state, encodeData(session));
-    const now = this.options.clock();
-    return now - state.lastSeenAtMs < this.options.touchIntervalMs
-      ? undefined
-      : this.refresh(state, now);
-  }
-
   private async update(state: SessionState, current: SessionFields): Promise<void> {
     const now = this.options.clock();
-    const changed: SessionFields = {};
+    const changed: SessionFields = Object.create(null) as SessionFields;
     let writes = 0;
-    for (const key in current)
-      if (state.loaded[key] !== current[key]) {
-        changed[DATA + key] = current[key]!;
+    for (const [name, value] of Object.entries(current))
+      if (name !== COOKIE && state.loaded[name] !== value) {
+        changed[name] = value;
         writes++;
       }
-    const removed: string[] = [];
-    for (const key in state.loaded) if (!(key in current)) removed.push(DATA + key);
-    if (writes === 0 && removed.length === 0) return this.refresh(state, now);
+    const removed = Object.keys(state.loaded).filter((name) => !(name in current));
+    // An explicit save (or `resave: true`) of an unchanged session still writes its idle
+    // refresh; only `touch` is throttled.
+    if (writes === 0 && removed.length === 0) return this.refresh(state, now, true);
+    if (current[COOKIE] !== undefined) changed[COOKIE] = current[COOKIE];
     const expireAtMs = this.expireAt(state, now);
     const ok = await this.guarded(
       this.backend.patch(state.ref, { ...changed, s: String(now) }, removed, expireAtMs),
     );
     if (!ok) throw new SessionNotFoundError();
     state.loaded = current;
-    state.values = undefined;
     state.lastSeenAtMs = now;
     this.count({ activeUntil: [[handleOf(state.ref), expireAtMs]] });
   }
 
+  override touch(_sid: string, session: SessionData, callback?: Callback): void {
+    const state = stateOf(session);
+    const now = this.options.clock();
+    // The common case answers synchronously: express-session then ends the response at once.
+    if (!state?.persisted || now - state.lastSeenAtMs < this.options.touchIntervalMs)
+      return callback?.();
+    this.refresh(state, now).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
   /** Moves the idle deadline, at most once per `touchIntervalMs`; a deleted session stays deleted. */
-  private async refresh(state: SessionState, now: number): Promise<void> {
-    if (now - state.lastSeenAtMs < this.options.touchIntervalMs) return;
+  private async refresh(state: SessionState, now: number, force = false): Promise<void> {
+    if (!force && now - state.lastSeenAtMs < this.options.touchIntervalMs) return;
     const expireAtMs = this.expireAt(state, now);
     const ok = await this.guarded(
       this.backend.patch(state.ref, { s: String(now) }, [], expireAtMs),
@@ -254,9 +284,100 @@ export class LlmSessionStore {
     if (ok) this.count({ activeUntil: [[handleOf(state.ref), expireAtMs]] });
   }
 
-  /** Deletes the session at `ref` (nothing happens when there is none). */
-  async destroy(ref: SessionRef): Promise<void> {
+  override destroy(sid: string, callback?: Callback): void {
+    const ref = refOf(sid);
+    if (!ref) return callback?.();
+    this.destroyRef(ref).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  private async destroyRef(ref: SessionRef): Promise<void> {
     if (await this.guarded(this.backend.remove(ref)))
       this.count({ destroyed: 1, inactive: [handleOf(ref)] });
+  }
+
+  /**
+   * Every live session, each with `id` set to its public handle (the store keeps no raw id).
+   * A SCAN of the prefix on Redis: for admin tasks, not for requests.
+   */
+  override all(callback: (error: unknown, sessions?: SessionData[] | null) => void): void {
+    this.scanSessions().then(
+      (sessions) => callback(null, sessions),
+      (error: unknown) => callback(error),
+    );
+  }
+
+  private async scanSessions(): Promise<SessionData[]> {
+    const refs = await this.backend.scan();
+    const sessions: SessionData[] = [];
+    for (const ref of refs) {
+      const session = this.decode(ref, await this.guarded(this.backend.read(ref)));
+      if (session) sessions.push(Object.assign(session, { id: handleOf(ref) }));
+    }
+    return sessions;
+  }
+
+  override length(callback: (error: unknown, length?: number) => void): void {
+    this.scanSessions().then(
+      (sessions) => callback(null, sessions.length),
+      (error: unknown) => callback(error),
+    );
+  }
+
+  override clear(callback?: Callback): void {
+    this.backend
+      .scan()
+      .then((refs) => Promise.all(refs.map((ref) => this.destroyRef(ref))))
+      .then(
+        () => callback?.(),
+        (error: unknown) => callback?.(error),
+      );
+  }
+
+  /** The user's live sessions, oldest first; `currentId` (a handle) marks the current one. */
+  async listForUser(userId: string, currentId?: string): Promise<SessionInfo[]> {
+    const now = this.options.clock();
+    const tag = userTag(userId);
+    const rows = await this.guarded(this.backend.list(tag));
+    return rows
+      .map(({ idHash, fields }) => ({
+        id: handleOf({ tag, idHash }),
+        createdAt: new Date(Number(fields.c)),
+        lastSeenAt: new Date(Number(fields.s)),
+        ip: fields.ip || undefined,
+        userAgent: fields.ua || undefined,
+        current: handleOf({ tag, idHash }) === currentId,
+      }))
+      .filter(
+        (info) =>
+          now - info.lastSeenAt.getTime() < this.options.ttlMs &&
+          now - info.createdAt.getTime() < this.options.absoluteTtlMs,
+      );
+  }
+
+  /** Ends the session with this handle (from `listForUser`); false when there was none. */
+  async revoke(handle: string): Promise<boolean> {
+    const ref = refOfHandle(handle);
+    if (!ref) return false;
+    const removed = await this.guarded(this.backend.remove(ref));
+    if (removed) this.count({ revoked: 1, inactive: [handle] });
+    return removed;
+  }
+
+  /** Ends every session of the user but `except` (a handle); returns how many. */
+  async revokeAllForUser(userId: string, except?: string): Promise<number> {
+    const tag = userTag(userId);
+    const keep = except ? refOfHandle(except) : undefined;
+    const removed = await this.guarded(
+      this.backend.removeAll(tag, keep?.tag === tag ? keep.idHash : undefined),
+    );
+    if (removed.length > 0)
+      this.count({
+        revoked: removed.length,
+        inactive: removed.map((idHash) => handleOf({ tag, idHash })),
+      });
+    return removed.length;
   }
 }

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { resolveUserId } from '../common/request-identity';
 import { digest } from '../redis/redis-keys';
+import { carriedSessionId } from '../session/session-state';
 import { clientIp, ipGroup } from './client-ip';
 import type { Tracker } from './throttling-options.interface';
 
@@ -25,8 +26,10 @@ export function trackerValue(req: Request, tracker: Tracker, settings: TrackerSe
       return id === undefined ? ip() : `user:${id}`;
     }
     case 'session': {
-      const id = (req as Request & { sessionID?: unknown }).sessionID;
-      return typeof id === 'string' && id ? `session:${id}` : ip();
+      // Only a session the cookie carried and the store had: express-session gives every
+      // anonymous request a fresh id, which would let anonymous clients through unlimited.
+      const id = carriedSessionId(req);
+      return id ? `session:${id}` : ip();
     }
     case 'apiKey': {
       const header = req.headers[settings.apiKeyHeader];

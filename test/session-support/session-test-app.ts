@@ -20,9 +20,15 @@ import {
   Session,
   SessionModule,
   SessionService,
+  type RedisConnection,
   type SessionModuleOptions,
 } from '../../src';
-import type { RedisTarget } from '../support/test-redis';
+import {
+  inspectClient,
+  type RedisInspector,
+  type RedisTarget,
+  testConnection,
+} from '../support/test-redis';
 import { resolveUserId } from '../../src/common/request-identity';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -139,4 +145,18 @@ export async function sessionTestApp(
 export function sessionCookie(res: { headers: Record<string, unknown> }, name = '__Host-sid') {
   const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
   return cookies.find((c) => c.startsWith(`${name}=`))?.split(';')[0];
+}
+
+/** A Redis connection and an inspector for a spec's tests, opened before them and closed after. */
+export function specRedis(): { redis: RedisConnection; inspect: RedisInspector } {
+  const shared = {} as { redis: RedisConnection; inspect: RedisInspector };
+  beforeAll(async () => {
+    shared.redis = await testConnection();
+    shared.inspect = await inspectClient();
+  });
+  afterAll(() => {
+    shared.redis.destroy();
+    shared.inspect.close();
+  });
+  return shared;
 }
