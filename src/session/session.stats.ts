@@ -1,8 +1,54 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { BatchedCounters } from '../common/batched-counters';
+import type { LogThrottle } from '../common/log-throttle';
 import type { SessionStatsSnapshot } from '../common/stats-shapes';
 import { StatsSource, type StatsSnapshotSource } from '../common/stats-source';
+import type { SessionBackend, SessionCounterChange } from './session-backend.interface';
 import { SESSION_RUNTIME } from './session.constants';
 import type { SessionRuntime } from './session-runtime';
+
+/** `totals`: created, destroyed, revoked; `active`: session handle -> expiry (0: inactive). */
+export type SessionCounters = BatchedCounters<'totals' | 'active'>;
+
+const FLUSH_INTERVAL_MS = 200;
+const TOTALS = ['created', 'destroyed', 'revoked'] as const;
+
+/**
+ * The session store's counters, batched and flushed to the backend by `BatchedCounters`
+ * (one backend write per interval, bounded by `timeoutMs`, never two at once).
+ *
+ * @example
+ * const counters = sessionCounters(backend, options.storeTimeoutMs, warn);
+ * countSession(counters, { created: 1, activeUntil: [[handle, expireAtMs]] });
+ */
+export function sessionCounters(
+  backend: SessionBackend,
+  timeoutMs: number,
+  warn: LogThrottle,
+): SessionCounters {
+  return new BatchedCounters({
+    groups: { totals: {}, active: { merge: 'replace' } },
+    write: ({ totals, active }) => {
+      const change: SessionCounterChange = { activeUntil: [], inactive: [] };
+      for (const name of TOTALS) change[name] = totals.get(name) ?? 0;
+      for (const [handle, at] of active)
+        if (at > 0) change.activeUntil!.push([handle, at]);
+        else change.inactive!.push(handle);
+      return backend.count(change);
+    },
+    intervalMs: FLUSH_INTERVAL_MS,
+    timeoutMs,
+    what: 'session stats',
+    warn,
+  });
+}
+
+/** Adds one change of the session counters to the batch. */
+export function countSession(counters: SessionCounters, change: SessionCounterChange): void {
+  for (const name of TOTALS) counters.add('totals', name, change[name] ?? 0);
+  for (const [handle, at] of change.activeUntil ?? []) counters.add('active', handle, at);
+  for (const handle of change.inactive ?? []) counters.add('active', handle, 0);
+}
 
 /**
  * The `sessions` section of `GET /stats`: sessions active now, and created, destroyed
@@ -14,15 +60,22 @@ import type { SessionRuntime } from './session-runtime';
  */
 @StatsSource('sessions')
 @Injectable()
-export class SessionStats implements StatsSnapshotSource<SessionStatsSnapshot> {
+export class SessionStats implements StatsSnapshotSource<SessionStatsSnapshot>, OnModuleDestroy {
   constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {}
 
-  snapshot(): Promise<SessionStatsSnapshot> {
-    return this.runtime.store.guarded(this.runtime.backend.counters(this.runtime.options.clock()));
+  async snapshot(): Promise<SessionStatsSnapshot> {
+    const { store, backend, options } = this.runtime;
+    if (!(await store.counters.flush())) throw new Error('the session stats could not be written');
+    return store.guarded(backend.counters(options.clock()));
   }
 
   /** Zeroes the counters; `active` is a gauge of live sessions and is kept. */
   reset(): Promise<void> {
+    this.runtime.store.counters.clear('totals');
     return this.runtime.store.guarded(this.runtime.backend.resetCounters());
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.runtime.store.counters.close();
   }
 }

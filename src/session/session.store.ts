@@ -1,6 +1,6 @@
 import type { LogThrottle } from '../common/log-throttle';
-import { RedisTimeoutError } from '../redis/deadline';
-import { DeadlineQueue } from '../redis/deadline-queue';
+import { DeadlineQueue, RedisTimeoutError } from '../redis/deadline';
+import { countSession, sessionCounters, type SessionCounters } from './session.stats';
 import type {
   SessionBackend,
   SessionCounterChange,
@@ -64,6 +64,8 @@ function stored(fields: SessionFields): SessionFields {
 export class LlmSessionStore {
   /** Bounds every store call by `storeTimeoutMs`, with one timer for all of them. */
   private readonly deadlines: DeadlineQueue;
+  /** The session counters, batched (SessionStats flushes them before a snapshot). */
+  readonly counters: SessionCounters;
 
   constructor(
     private readonly backend: SessionBackend,
@@ -71,6 +73,7 @@ export class LlmSessionStore {
     private readonly warn: LogThrottle,
   ) {
     this.deadlines = new DeadlineQueue(options.storeTimeoutMs);
+    this.counters = sessionCounters(backend, options.storeTimeoutMs, warn);
   }
 
   private unavailable(error: unknown): Error {
@@ -85,20 +88,12 @@ export class LlmSessionStore {
 
   /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. */
   guarded<T>(work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const ticket = this.deadlines.add(() => reject(this.timeout()));
-      work.then(
-        (value) => this.deadlines.settle(ticket) && resolve(value),
-        (error: unknown) => this.deadlines.settle(ticket) && reject(this.unavailable(error)),
-      );
-    });
+    return this.deadlines.run(work, 'a session store call', (error) => this.unavailable(error));
   }
 
-  /** Updates the counters without holding up the request; a failure is logged, once in a while. */
+  /** Updates the counters without holding up the request (batched; see `sessionCounters`). */
   count(change: SessionCounterChange): void {
-    this.backend.count(change).catch((error: unknown) => {
-      this.warn.warn('session-stats', `session counters not updated: ${String(error)}`);
-    });
+    countSession(this.counters, change);
   }
 
   private expireAt(state: Pick<SessionState, 'createdAtMs'>, nowMs: number): number {
