@@ -1,7 +1,8 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { digest, sessionMiddleware, type SessionModuleOptions } from '../src';
+import { sessionMiddleware, type SessionModuleOptions } from '../src';
+import { digest } from '../src/redis/redis-keys';
 import { uniquePrefix } from './support/test-redis';
 import { specRedis, TEST_SECRET } from './session-support/session-test-app';
 

@@ -1,16 +1,41 @@
-import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { BatchedCounters, type CounterBatch } from '../common/batched-counters';
+import { LogThrottle } from '../common/log-throttle';
 import type { CacheSliceStats, CacheStatsSnapshot } from '../common/stats-shapes';
 import { StatsSource, type StatsSnapshotSource } from '../common/stats-source';
+import { PriceTable } from '../llm/llm-pricing';
+import { withDeadline } from '../redis/deadline';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/redis-connection.factory';
+import { isRedisReady } from '../redis/redis-ready';
 import { RedisScript } from '../redis/redis-script';
-import { REDIS_CLIENT } from '../redis/redis.constants';
+import { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
 import type { CacheEntry } from './cache-entry';
 import { RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { ResolvedCachingOptions } from './caching-options.interface';
 
-// ARGV: field, amount, field, amount, ... on one hash: every counter of a flush at once.
+// KEYS[1]: the counters hash; KEYS[2]: the set of unknown models that have a series of their
+// own (at most ARGV[1], cluster-wide). ARGV[2]: n, then n (model, fallback) pairs, then
+// field, amount pairs. A model the set has no room for is counted under its fallback.
 const INCREMENT = new RedisScript(`
-for i = 1, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local limit, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local moved = {}
+for i = 3, 2 + 2 * n, 2 do
+  local name = ARGV[i]
+  if redis.call('SISMEMBER', KEYS[2], name) == 0 then
+    if redis.call('SCARD', KEYS[2]) < limit then redis.call('SADD', KEYS[2], name)
+    else moved['m|' .. name .. '|'] = 'm|' .. ARGV[i + 1] .. '|' end
+  end
+end
+for i = 3 + 2 * n, #ARGV, 2 do
+  local field = ARGV[i]
+  if string.sub(field, 1, 2) == 'm|' then
+    local cut = string.find(field, '|', 3, true)
+    local to = cut and moved[string.sub(field, 1, cut)]
+    if to then field = to .. string.sub(field, cut + 1) end
+  end
+  redis.call('HINCRBYFLOAT', KEYS[1], field, ARGV[i + 1])
+end
 return 1
 `);
 
@@ -26,8 +51,20 @@ export const SLICE_FIELDS = [
   'tokensSaved',
   'latencySavedMs',
 ] as const;
+type SliceField = (typeof SLICE_FIELDS)[number];
+type SliceFields = Record<SliceField, string>;
+
+/** The series every model without a series of its own is counted under. */
+export const OTHER_MODEL = 'other';
+/** Model names outside the price table that get a series of their own (cluster-wide). */
+export const MAX_UNKNOWN_MODELS = 20;
+/** Longest model or route name in a series; longer ones are cut. */
+export const MAX_SERIES_NAME_LENGTH = 64;
+/** Routes with a series of their own; the rest are counted under `other`. */
+const MAX_ROUTES = 200;
+/** Model series read back from Redis at most (price table + unknown + other, with room). */
+const MAX_MODEL_SERIES = 200;
 const FLUSH_INTERVAL_MS = 200;
-type SliceFields = Record<(typeof SLICE_FIELDS)[number], string>;
 
 const emptySlice = (): CacheSliceStats => ({
   hits: 0,
@@ -40,14 +77,34 @@ const emptySlice = (): CacheSliceStats => ({
 });
 
 // '|' separates the parts of a field name; a model or route never brings its own.
-const part = (value: string): string => value.replace(/\|/g, '_').slice(0, 100);
+const part = (value: string): string =>
+  value.replace(/[|\p{Cc}]/gu, '_').slice(0, MAX_SERIES_NAME_LENGTH);
+
+/** A series of `slices`, found or added; past `max` series, the `other` one. */
+function sliceOf(slices: Map<string, CacheSliceStats>, name: string, max: number) {
+  let slice = slices.get(name);
+  if (slice === undefined) {
+    if (slices.size >= max) return sliceOf(slices, OTHER_MODEL, Infinity);
+    slices.set(name, (slice = emptySlice()));
+  }
+  return slice;
+}
+
+/** A plain JSON object of the slices, with no prototype (a name is never a property of Object). */
+const record = (slices: Map<string, CacheSliceStats>): Record<string, CacheSliceStats> =>
+  Object.assign(Object.create(null) as Record<string, CacheSliceStats>, Object.fromEntries(slices));
 
 /**
  * The cache's counters: hits, misses, coalesced, bypassed and the savings ledger, in total,
  * by model and by route. With Redis they live in one hash (`<prefix>:{stats}`), so every
  * instance reports the cluster-wide figures; increments are batched in memory and flushed
- * with one HINCRBYFLOAT script every 200 ms (and before every snapshot), so a hit costs no
- * Redis round trip. Without Redis the counters are this process's.
+ * every 200 ms (and before every snapshot) by `BatchedCounters`, so a hit costs no Redis
+ * round trip. Without Redis the counters are this process's.
+ *
+ * Model names come from requests, so their series are bounded: a model of the price table
+ * is counted under the table's name (`gpt-4o-2024-08-06` under `gpt-4o`), the first
+ * `MAX_UNKNOWN_MODELS` other names (cut to `MAX_SERIES_NAME_LENGTH`) get a series of their
+ * own, and every later one is counted under `other`.
  *
  * @example
  * const snapshot = await app.get(LlmCacheStats).snapshot(); // { hits, misses, hitRate, ... }
@@ -55,17 +112,32 @@ const part = (value: string): string => value.replace(/\|/g, '_').slice(0, 100);
 @StatsSource('cache')
 @Injectable()
 export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, OnModuleDestroy {
-  private pending = new Map<string, number>();
+  private readonly counters: BatchedCounters<'fields'>;
   private readonly fieldNames = new Map<string, SliceFields[]>();
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
-  private readonly key: string;
+  private readonly pricing: PriceTable;
+  /** Unknown model names this process gave a series of their own. */
+  private readonly unknownModels = new Set<string>();
+  private readonly routes = new Set<string>();
+  private readonly keys: [counters: string, unknownModels: string];
+  private readonly timeoutMs: number;
 
   constructor(
     @Inject(RESOLVED_CACHING_OPTIONS) options: ResolvedCachingOptions,
     @Optional() @Inject(REDIS_CLIENT) private readonly redis?: RedisConnection,
+    @Optional() @Inject(REDIS_COMMAND_TIMEOUT_MS) timeoutMs?: number,
   ) {
-    this.key = `${options.keyPrefix}:{stats}`;
+    this.keys = [`${options.keyPrefix}:{stats}`, `${options.keyPrefix}:{stats}:models`];
+    this.pricing = new PriceTable(options.pricing);
+    this.timeoutMs = timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.counters = new BatchedCounters({
+      groups: { fields: {} },
+      write: redis && ((batch) => this.write(redis, batch)),
+      intervalMs: FLUSH_INTERVAL_MS,
+      timeoutMs: this.timeoutMs,
+      what: 'cache stats',
+      warn: new LogThrottle(new Logger('CachingModule')),
+      ready: redis && (() => isRedisReady(redis)),
+    });
   }
 
   /** Counts one request; a hit or coalesced request also adds the entry's savings. @internal */
@@ -86,14 +158,33 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
     if (saved && !entry.exact) this.add('t|estimated', 1);
   }
 
+  /** The series a model is counted under (see the class comment). */
+  modelSeries(model: string): string {
+    const { known, name } = this.pricing.resolve(model);
+    if (known && name) return part(name);
+    const own = part(model);
+    if (this.unknownModels.has(own)) return own;
+    if (this.unknownModels.size >= MAX_UNKNOWN_MODELS) return OTHER_MODEL;
+    this.unknownModels.add(own);
+    return own;
+  }
+
+  private routeSeries(route: string): string {
+    const own = part(route);
+    if (this.routes.has(own)) return own;
+    if (this.routes.size >= MAX_ROUTES) return OTHER_MODEL;
+    this.routes.add(own);
+    return own;
+  }
+
   /** The hash field names of the total, the model and the route, built once per pair. */
   private fieldsFor(model: string | undefined, route: string | undefined): SliceFields[] {
     const id = `${route ?? ''}\u0000${model ?? ''}`;
     let fields = this.fieldNames.get(id);
     if (fields === undefined) {
       const scopes = ['t'];
-      if (model) scopes.push(`m|${part(model)}`);
-      if (route) scopes.push(`r|${part(route)}`);
+      if (model) scopes.push(`m|${this.modelSeries(model)}`);
+      if (route) scopes.push(`r|${this.routeSeries(route)}`);
       fields = scopes.map(
         (scope) =>
           Object.fromEntries(SLICE_FIELDS.map((name) => [name, `${scope}|${name}`])) as SliceFields,
@@ -106,60 +197,56 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
   }
 
   private add(field: string, amount: number): void {
-    this.pending.set(field, (this.pending.get(field) ?? 0) + amount);
-    if (this.redis && !this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
-      this.timer.unref();
-    }
+    this.counters.add('fields', field, amount);
   }
 
-  /** Writes the batched increments to Redis; on failure they stay batched for the next try. */
-  async flush(): Promise<void> {
-    if (!this.redis) return;
-    await this.flushing;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const args: string[] = [];
-    for (const [field, amount] of batch) args.push(field, String(amount));
-    this.flushing = INCREMENT.run(this.redis, [this.key], args).then(
-      () => undefined,
-      () => {
-        for (const [field, amount] of batch) this.add(field, amount);
-      },
-    );
-    await this.flushing;
-    this.flushing = undefined;
+  private write(redis: RedisConnection, batch: CounterBatch<'fields'>) {
+    const unknown: string[] = [];
+    for (const model of this.unknownModels) unknown.push(model, OTHER_MODEL);
+    const args = [String(MAX_UNKNOWN_MODELS), String(unknown.length / 2), ...unknown];
+    for (const [field, amount] of batch.fields) args.push(field, String(amount));
+    return INCREMENT.run(redis, this.keys, args);
+  }
+
+  /** Writes the batched increments to Redis; false when they could not be (kept for later). */
+  flush(): Promise<boolean> {
+    return this.counters.flush();
   }
 
   async snapshot(): Promise<CacheStatsSnapshot> {
-    let fields: Record<string, string | number>;
+    let fields: Iterable<[string, string | number]>;
     if (this.redis) {
-      await this.flush();
-      fields = await this.redis.hGetAll(this.key);
+      if (!(await this.flush())) throw new Error('the cache stats could not be written to Redis');
+      const hash = await withDeadline(
+        this.redis.hGetAll(this.keys[0]),
+        this.timeoutMs,
+        'a cache stats read',
+      );
+      fields = Object.entries(hash);
     } else {
-      fields = Object.fromEntries(this.pending);
+      fields = this.counters.fields('fields');
     }
     const total = emptySlice();
-    const byModel: Record<string, CacheSliceStats> = {};
-    const byRoute: Record<string, CacheSliceStats> = {};
+    const byModel = new Map<string, CacheSliceStats>();
+    const byRoute = new Map<string, CacheSliceStats>();
     let estimated = false;
-    for (const [field, raw] of Object.entries(fields)) {
+    for (const [field, raw] of fields) {
       const value = Number(raw);
+      if (!Number.isFinite(value)) continue;
       const parts = field.split('|');
-      const name = parts.at(-1) as (typeof SLICE_FIELDS)[number] | 'estimated';
+      const name = parts.at(-1) as SliceField | 'estimated';
       if (name === 'estimated') {
         estimated ||= value > 0;
         continue;
       }
       if (!SLICE_FIELDS.includes(name)) continue;
       let slice: CacheSliceStats | undefined;
-      if (parts[0] === 't') slice = total;
-      else if (parts.length === 3 && parts[0] === 'm') slice = byModel[parts[1]!] ??= emptySlice();
-      else if (parts.length === 3 && parts[0] === 'r') slice = byRoute[parts[1]!] ??= emptySlice();
-      if (slice) slice[name] = value;
+      if (parts.length === 2 && parts[0] === 't') slice = total;
+      else if (parts.length === 3 && parts[0] === 'm')
+        slice = sliceOf(byModel, parts[1]!, MAX_MODEL_SERIES);
+      else if (parts.length === 3 && parts[0] === 'r')
+        slice = sliceOf(byRoute, parts[1]!, MAX_ROUTES);
+      if (slice) slice[name] += value;
     }
     const looked = total.hits + total.misses + total.coalesced;
     const savings = Math.round(total.savingsUsd * 1e9) / 1e9;
@@ -174,17 +261,18 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
       tokensSaved: total.tokensSaved,
       latencySavedMs: total.latencySavedMs,
       estimated,
-      byModel,
-      byRoute,
+      byModel: record(byModel),
+      byRoute: record(byRoute),
     };
   }
 
   async reset(): Promise<void> {
-    this.pending.clear();
-    if (this.redis) await this.redis.del(this.key);
+    this.counters.clear();
+    if (this.redis)
+      await withDeadline(this.redis.del(this.keys), this.timeoutMs, 'a cache stats reset');
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.flush().catch(() => undefined);
+    await this.counters.close();
   }
 }

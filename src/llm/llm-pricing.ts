@@ -55,6 +55,8 @@ export const DEFAULT_UNKNOWN_MODEL_PRICE: ModelPrice = { input: 1, output: 4 };
 export interface ResolvedPrice {
   price: ModelPrice;
   known: boolean;
+  /** The table's name that matched (e.g. `gpt-4o` for `openai/gpt-4o-2024-08-06`). */
+  name?: string;
 }
 
 /**
@@ -81,10 +83,11 @@ export class PriceTable {
   resolve(model: string | undefined): ResolvedPrice {
     if (model) {
       const name = model.toLowerCase().replace(/^(models\/|openai\/|anthropic\/|google\/)/, '');
-      const exact = this.prices[name];
-      if (exact) return { price: exact, known: true };
+      // Own properties only: a model named `constructor` or `__proto__` is not a price.
+      const exact = Object.hasOwn(this.prices, name) ? this.prices[name] : undefined;
+      if (exact) return { price: exact, known: true, name };
       const prefix = this.names.find((candidate) => name.startsWith(candidate));
-      if (prefix) return { price: this.prices[prefix]!, known: true };
+      if (prefix) return { price: this.prices[prefix]!, known: true, name: prefix };
     }
     return { price: this.unknown, known: false };
   }

@@ -4,6 +4,7 @@ import type { RedisModuleOptions } from './redis-module-options.interface';
 import type { RedisConnection } from './redis.types';
 import { RedisConnectError, RedisOptionsError } from './redis.errors';
 import { redactUrl } from './redis-keys';
+import { RedisTimeoutError, withDeadline } from './deadline';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
@@ -97,21 +98,15 @@ export async function openRedisConnection(options: RedisModuleOptions): Promise<
   if (isOpen(connection)) return { connection, owned, target };
 
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      connection.connect(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new RedisConnectError(target, timeoutMs)), timeoutMs);
-      }),
-    ]);
+    await withDeadline<unknown>(connection.connect(), timeoutMs, `the connection to ${target}`);
     return { connection, owned, target };
   } catch (error) {
     if (owned) connection.destroy();
-    throw error instanceof RedisConnectError
-      ? error
-      : new RedisConnectError(target, timeoutMs, error);
-  } finally {
-    clearTimeout(timer);
+    throw new RedisConnectError(
+      target,
+      timeoutMs,
+      error instanceof RedisTimeoutError ? undefined : error,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { REDIS_CLIENT } from './redis.constants';
+import { withDeadline } from './deadline';
+import { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from './redis.constants';
 import type { RedisConnection } from './redis.types';
 
 /** The answer of a Redis health check. */
@@ -10,19 +11,24 @@ export interface RedisHealth {
 }
 
 /**
- * Checks that the shared connection answers, for a readiness probe.
+ * Checks that the shared connection answers, for a readiness probe. The check never takes
+ * longer than its timeout (a frozen Redis answers `{ ok: false }` then, it does not hang).
  *
  * @example
  * const { ok } = await redisHealth.check();
  */
 @Injectable()
 export class RedisHealthService {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisConnection) {}
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: RedisConnection,
+    @Inject(REDIS_COMMAND_TIMEOUT_MS) private readonly commandTimeoutMs: number,
+  ) {}
 
-  async check(): Promise<RedisHealth> {
+  /** PINGs Redis; `timeoutMs` defaults to RedisModule's `commandTimeoutMs`. */
+  async check(timeoutMs = this.commandTimeoutMs): Promise<RedisHealth> {
     const started = performance.now();
     try {
-      await this.redis.ping();
+      await withDeadline(this.redis.ping(), timeoutMs, 'a health check PING');
       return { ok: true, latencyMs: performance.now() - started };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };

@@ -22,8 +22,10 @@ export interface RedisModuleOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * How long the cache store's Redis calls wait for a reply before they fail (throttling,
-   * sessions and stats have `redisTimeoutMs`, `storeTimeoutMs` and `snapshotTimeoutMs`). Commands issued while disconnected fail at once (there is no offline
+   * How long the kit's Redis calls wait for a reply before they fail: the cache store, the
+   * health check, the stats counters' flushes and reads, the stats time series and reset
+   * (throttling decisions and session reads have their own `redisTimeoutMs` and
+   * `storeTimeoutMs`). Commands issued while disconnected fail at once (there is no offline
    * queue). Your own calls on the shared client are not bounded by it: node-redis 5 has no
    * bound on a reply, only on the wait to be written; wrap them in `withDeadline()`.
    * @default 2000 (ms)

@@ -3,6 +3,7 @@ import { Store, type SessionData } from 'express-session';
 import type { LogThrottle } from '../common/log-throttle';
 import { resolveUserId } from '../common/request-identity';
 import { withDeadline } from '../redis/deadline';
+import { countSession, sessionCounters, type SessionCounters } from './session.stats';
 import type {
   SessionBackend,
   SessionCounterChange,
@@ -63,12 +64,16 @@ export function isSecureRequest(req: Request, proxy: boolean | undefined): boole
  * that was deleted meanwhile (logout, revoke, expiry); every call bounded by `storeTimeoutMs`.
  */
 export class LlmSessionStore extends Store {
+  /** The session counters, batched (SessionStats flushes them before a snapshot). */
+  readonly counters: SessionCounters;
+
   constructor(
     readonly backend: SessionBackend,
     readonly options: ResolvedStoreOptions,
     private readonly warn: LogThrottle,
   ) {
     super();
+    this.counters = sessionCounters(backend, options.storeTimeoutMs, warn);
   }
 
   /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. */
@@ -78,11 +83,9 @@ export class LlmSessionStore extends Store {
     );
   }
 
-  /** Updates the counters without holding up the request; a failure is logged, once in a while. */
+  /** Updates the counters without holding up the request (batched; see `sessionCounters`). */
   count(change: SessionCounterChange): void {
-    this.backend.count(change).catch((error: unknown) => {
-      this.warn.warn('session-stats', `session counters not updated: ${String(error)}`);
-    });
+    countSession(this.counters, change);
   }
 
   private expireAt(state: Pick<SessionState, 'createdAtMs'>, nowMs: number): number {

@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Counter, Gauge, Registry } from 'prom-client';
+import { LogThrottle } from '../common/log-throttle';
 import type { ResolvedStatsOptions } from './stats-module-options.interface';
 import { PROM_CLIENT, STATS_OPTIONS } from './stats.constants';
 import { StatsService, type SectionResult } from './stats.service';
@@ -30,6 +31,7 @@ export class StatsMetricsService {
   private pending?: Promise<Snapshots>;
 
   private readonly client: PromClient | null;
+  private readonly warn = new LogThrottle(new Logger('StatsModule'));
 
   constructor(
     private readonly stats: StatsService,
@@ -93,10 +95,18 @@ export class StatsMetricsService {
           help,
           labelNames,
           registers,
+          // Never throws: prom-client runs collect inside a scrape, and a throw there took
+          // the whole scrape (or, from a timer, the process) down. A metric that cannot be
+          // filled is left empty and logged.
           collect: async () => {
-            const snapshots = await this.snapshots();
             metric.reset();
-            fill(metric, snapshots);
+            try {
+              fill(metric, await this.snapshots());
+            } catch (error) {
+              metric.reset();
+              const reason = error instanceof Error ? error.message : String(error);
+              this.warn.warn(`metric:${name}`, `metric ${name} not exported: ${reason}`);
+            }
           },
         });
       };

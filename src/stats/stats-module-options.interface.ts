@@ -43,7 +43,8 @@ export interface StatsModuleOptions {
    */
   seriesPoints?: number;
   /**
-   * How long one section's snapshot may take before that section is reported unavailable.
+   * How long one section's snapshot may take before that section is reported unavailable
+   * (and how long `POST <path>/reset` waits for each section).
    * @default 2000 (ms)
    */
   snapshotTimeoutMs?: number;

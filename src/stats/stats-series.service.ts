@@ -7,7 +7,9 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { LogThrottle } from '../common/log-throttle';
-import { REDIS_CLIENT } from '../redis/redis.constants';
+import { withDeadline } from '../redis/deadline';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/redis-connection.factory';
+import { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from '../redis/redis.constants';
 import { hashTag } from '../redis/redis-keys';
 import { RedisScript } from '../redis/redis-script';
 import type { RedisConnection } from '../redis/redis.types';
@@ -46,12 +48,16 @@ export class StatsSeriesService implements OnApplicationBootstrap, OnModuleDestr
   private memoryLast = -1;
   private timer?: NodeJS.Timeout;
   private readonly keys: { points: string; claimed: string };
+  /** The bound on each Redis call (RedisModule's `commandTimeoutMs`). */
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly stats: StatsService,
     @Inject(STATS_OPTIONS) private readonly options: ResolvedStatsOptions,
     @Optional() @Inject(REDIS_CLIENT) private readonly redis?: RedisConnection,
+    @Optional() @Inject(REDIS_COMMAND_TIMEOUT_MS) timeoutMs?: number,
   ) {
+    this.timeoutMs = timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const base = `${options.keyPrefix}${hashTag('series')}`;
     this.keys = { points: `${base}:points`, claimed: `${base}:claimed` };
   }
@@ -90,25 +96,31 @@ export class StatsSeriesService implements OnApplicationBootstrap, OnModuleDestr
       return true;
     }
     const ttlMs = this.intervalMs * (this.options.seriesPoints + 1);
-    await PUSH.run(
-      this.redis,
-      [this.keys.points],
-      [JSON.stringify(point), String(this.options.seriesPoints), String(ttlMs)],
+    await this.bounded(
+      PUSH.run(
+        this.redis,
+        [this.keys.points],
+        [JSON.stringify(point), String(this.options.seriesPoints), String(ttlMs)],
+      ),
+      'a stats series write',
     );
     return true;
   }
 
-  /** The recorded points, oldest first. */
+  /** The recorded points, oldest first; fails after RedisModule's `commandTimeoutMs`. */
   async points(): Promise<StatsSeriesPoint[]> {
     if (!this.redis) return [...this.memory];
-    const raw = await this.redis.lRange(this.keys.points, 0, -1);
+    const raw = await this.bounded(
+      this.redis.lRange(this.keys.points, 0, -1),
+      'a stats series read',
+    );
     return raw.map((item) => JSON.parse(item) as StatsSeriesPoint).sort((a, b) => a.t - b.t);
   }
 
   /** Drops the recorded points (after a reset the old totals would read as a drop). */
   async clear(): Promise<void> {
     this.memory.length = 0;
-    if (this.redis) await this.redis.del(this.keys.points);
+    if (this.redis) await this.bounded(this.redis.del(this.keys.points), 'a stats series reset');
   }
 
   private async claim(t: number): Promise<boolean> {
@@ -118,7 +130,12 @@ export class StatsSeriesService implements OnApplicationBootstrap, OnModuleDestr
       return true;
     }
     const ttlMs = String(this.intervalMs * 2);
-    return (await CLAIM.run(this.redis, [this.keys.claimed], [String(t), ttlMs])) === 1;
+    const claimed = CLAIM.run(this.redis, [this.keys.claimed], [String(t), ttlMs]);
+    return (await this.bounded(claimed, 'a stats series claim')) === 1;
+  }
+
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, what);
   }
 
   private async tick(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { LogThrottle } from '../common/log-throttle';
+import { RedisTimeoutError, withDeadline } from '../redis/deadline';
 import {
   STATS_SOURCE_METADATA,
   type StatsSection,
@@ -47,7 +48,7 @@ export class StatsService {
     const source = this.source(section);
     if (!source) return { state: 'missing' };
     try {
-      const value = await withTimeout(source.snapshot(), this.options.snapshotTimeoutMs);
+      const value = await bounded(source.snapshot(), this.options.snapshotTimeoutMs, 'a snapshot');
       return { state: 'ok', value: value as StatsSectionSnapshots[S] };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -70,10 +71,15 @@ export class StatsService {
     return { ...figures, process: processStats(), unavailable };
   }
 
-  /** Zeroes every configured section that has a source; returns the sections reset. */
+  /** Zeroes every configured section that has a source (each within `snapshotTimeoutMs`); returns the sections reset. */
   async reset(): Promise<StatsSection[]> {
     const sections = this.present();
-    await Promise.all(sections.map((section) => this.source(section)!.reset()));
+    const { snapshotTimeoutMs } = this.options;
+    await Promise.all(
+      sections.map((section) =>
+        bounded(this.source(section)!.reset(), snapshotTimeoutMs, 'a reset'),
+      ),
+    );
     return sections;
   }
 
@@ -107,10 +113,9 @@ function processStats(): StatsReport['process'] {
   return { uptimeS: Math.round(process.uptime()), memory: process.memoryUsage() };
 }
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** A source's call, bounded (a source may be something other than Redis: say so generically). */
+function bounded<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return withDeadline(work, timeoutMs, what, (error) =>
+    error instanceof RedisTimeoutError ? new Error(`no answer within ${timeoutMs} ms`) : error,
+  );
 }

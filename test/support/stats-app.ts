@@ -12,6 +12,8 @@ export interface StatsAppOptions {
   prefix: string;
   /** Redis (a server or a cluster); without it, everything stays in memory. */
   redis?: RedisTarget;
+  /** RedisModule's `commandTimeoutMs`. @default 500 */
+  commandTimeoutMs?: number;
   /** Which fixture sources the app has. */
   sources?: StatsSection[];
   stats?: typeof STATS_OPTIONS_TYPE;
@@ -26,7 +28,14 @@ export interface StatsAppOptions {
 export async function startStatsApp(options: StatsAppOptions): Promise<INestApplication> {
   let builder = Test.createTestingModule({
     imports: [
-      ...(options.redis ? [RedisModule.forRoot({ ...options.redis, commandTimeoutMs: 500 })] : []),
+      ...(options.redis
+        ? [
+            RedisModule.forRoot({
+              ...options.redis,
+              commandTimeoutMs: options.commandTimeoutMs ?? 500,
+            }),
+          ]
+        : []),
       StatsFixtureModule.register(options.prefix, options.sources),
       StatsModule.forRoot({ keyPrefix: options.prefix, ...options.stats }),
     ],
