@@ -7,6 +7,7 @@ import type { RedisConnection } from '../redis/redis.types';
 import type { CacheEntry } from './cache-entry';
 import { RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { ResolvedCachingOptions } from './caching-options.interface';
+import { callSiteFields } from '../llm-calls/call-site';
 
 // ARGV: field, amount, field, amount, ... on one hash: every counter of a flush at once.
 const INCREMENT = new RedisScript(`
@@ -69,9 +70,17 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
   }
 
   /** Counts one request; a hit or coalesced request also adds the entry's savings. */
-  record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
+  record(
+    outcome: CacheOutcome,
+    model: string | undefined,
+    route?: string,
+    entry?: CacheEntry,
+    site?: string,
+  ) {
     const saved = entry !== undefined && (outcome === 'hits' || outcome === 'coalesced');
-    for (const fields of this.fieldsFor(model, route)) {
+    // h15: the call-site slice (src/llm-calls/call-site.ts bounds the names).
+    const fieldSets = this.fieldsFor(model, route);
+    for (const fields of site ? [...fieldSets, callSiteFields(site)] : fieldSets) {
       this.add(fields[outcome], 1);
       if (saved) {
         const { usage } = entry;
@@ -145,6 +154,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
     const total = emptySlice();
     const byModel: Record<string, CacheSliceStats> = {};
     const byRoute: Record<string, CacheSliceStats> = {};
+    const bySite: Record<string, CacheSliceStats> = Object.create(null) as Record<string, CacheSliceStats>;
     let estimated = false;
     for (const [field, raw] of Object.entries(fields)) {
       const value = Number(raw);
@@ -159,6 +169,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
       if (parts[0] === 't') slice = total;
       else if (parts.length === 3 && parts[0] === 'm') slice = byModel[parts[1]!] ??= emptySlice();
       else if (parts.length === 3 && parts[0] === 'r') slice = byRoute[parts[1]!] ??= emptySlice();
+      else if (parts.length === 3 && parts[0] === 's') slice = bySite[parts[1]!] ??= emptySlice();
       if (slice) slice[name] = value;
     }
     const looked = total.hits + total.misses + total.coalesced;
@@ -176,6 +187,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
       estimated,
       byModel,
       byRoute,
+      bySite,
     };
   }
 
