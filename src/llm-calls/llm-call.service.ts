@@ -46,12 +46,12 @@ export class LlmCallService implements OnModuleInit {
   }
 
   /** One JSON call: cached answer, or `fn()`'s (budgeted, stored when cacheable). */
-  call<T>(params: unknown, fn: () => Promise<T>, site: LlmCallSiteOptions): Promise<T> {
+  async call<T>(params: unknown, fn: () => Promise<T>, site: LlmCallSiteOptions): Promise<T> {
     return cachedValue(this.cache, params, fn, this.optionsOf(params, site));
   }
 
   /** One streamed call: recorded chunks replayed on a hit, `fn()`'s recorded on a miss. */
-  stream<C>(
+  async stream<C>(
     params: unknown,
     fn: () => Promise<AsyncIterable<C>> | AsyncIterable<C>,
     site: LlmCallSiteOptions,
