@@ -28,7 +28,7 @@ describe('wrapAnthropic (real @anthropic-ai/sdk against a fake Anthropic server)
   });
 
   const body = (content: string) => ({
-    model: 'claude-sonnet-4-5',
+    model: 'claude-haiku-4-5',
     max_tokens: 256,
     messages: [{ role: 'user' as const, content }],
   });

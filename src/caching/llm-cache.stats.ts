@@ -154,7 +154,10 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
     const total = emptySlice();
     const byModel: Record<string, CacheSliceStats> = {};
     const byRoute: Record<string, CacheSliceStats> = {};
-    const bySite: Record<string, CacheSliceStats> = Object.create(null) as Record<string, CacheSliceStats>;
+    const bySite: Record<string, CacheSliceStats> = Object.create(null) as Record<
+      string,
+      CacheSliceStats
+    >;
     let estimated = false;
     for (const [field, raw] of Object.entries(fields)) {
       const value = Number(raw);

@@ -135,9 +135,8 @@ export function llmCallsMiddleware(
     },
     wrapStream: async ({ doStream, params, model }) => {
       let meta: Omit<Awaited<ReturnType<typeof doStream>>, 'stream'> = {};
-      type Part = Awaited<ReturnType<typeof doStream>>['stream'] extends ReadableStream<infer P>
-        ? P
-        : never;
+      type Part =
+        Awaited<ReturnType<typeof doStream>>['stream'] extends ReadableStream<infer P> ? P : never;
       const parts = await calls.stream<Part>(
         keyParams(params as unknown as Json, model, true),
         async () => {

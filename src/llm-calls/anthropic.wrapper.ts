@@ -62,7 +62,9 @@ export function wrapAnthropic<T extends AnthropicLike>(
   const create = methodOf(client.messages, 'create', `${where} messages`);
   const stream = (client.messages as { stream?: unknown }).stream;
   if (typeof stream !== 'function')
-    throw new TypeError(`${where}: the client has no messages.stream(); is it an Anthropic client?`);
+    throw new TypeError(
+      `${where}: the client has no messages.stream(); is it an Anthropic client?`,
+    );
   const own: Record<string, unknown> = {
     create: (body: unknown, options?: unknown) => {
       const streamed = wantsStream(body);

@@ -53,7 +53,11 @@ async function decide(
   options: CachedCallOptions,
 ): Promise<
   | { entry: CacheEntry }
-  | { upstream: FlightLease | undefined; hash: string | undefined; outcome: CacheOutcome | 'disabled' }
+  | {
+      upstream: FlightLease | undefined;
+      hash: string | undefined;
+      outcome: CacheOutcome | 'disabled';
+    }
 > {
   const record = (outcome: CacheOutcome, model: string | undefined, entry?: CacheEntry): void => {
     cache.record(outcome, model, undefined, entry, options.site);

@@ -93,11 +93,19 @@ export async function reserveCallBudget(
   if (!outcome.allowed) {
     const violated = plans.filter((_, i) => outcome.results[i] && !outcome.results[i].passed);
     for (const plan of violated) stats?.recordBudget(plan.name, 0, true);
-    const retryMs = Math.max(0, ...outcome.results.map((r) => (r && !r.passed ? r.retryAfterMs : 0)));
+    const retryMs = Math.max(
+      0,
+      ...outcome.results.map((r) => (r && !r.passed ? r.retryAfterMs : 0)),
+    );
     throw new LlmBudgetExceededError(
       violated.map((plan) => plan.name),
       Math.max(1, Math.ceil(retryMs / 1000)),
-      violated.map((plan) => ({ name: plan.name, kind: plan.kind, limit: plan.limit, windowMs: plan.periodMs })),
+      violated.map((plan) => ({
+        name: plan.name,
+        kind: plan.kind,
+        limit: plan.limit,
+        windowMs: plan.periodMs,
+      })),
     );
   }
   let settled = false;

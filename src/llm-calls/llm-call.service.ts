@@ -87,7 +87,9 @@ export class LlmCallService implements OnModuleInit {
     } else if (identity) {
       options.scope = site.scope ?? (identity.scope === 'global' ? 'global' : undefined);
       options.userId = identity.userId;
-      payer = { tracker: identity.tracker ?? (identity.userId ? `user:${identity.userId}` : 'global') };
+      payer = {
+        tracker: identity.tracker ?? (identity.userId ? `user:${identity.userId}` : 'global'),
+      };
     } else if (context?.req) {
       options.req = context.req;
       options.scope = site.scope;

@@ -17,7 +17,12 @@ export class LlmBudgetExceededError extends Error {
     /** Seconds until the call would be admitted. */
     readonly retryAfterSeconds: number,
     /** The budgets' limits and windows, as the 429 body lists them. */
-    readonly violated: { name: string; kind: 'tokens' | 'usd'; limit: number; windowMs: number }[] = [],
+    readonly violated: {
+      name: string;
+      kind: 'tokens' | 'usd';
+      limit: number;
+      windowMs: number;
+    }[] = [],
   ) {
     super(
       `[E_LLM_BUDGET] LLM call refused: budget ${policies.join(', ')} is spent; retry in ` +
