@@ -133,6 +133,7 @@ export { LlmCallService } from './llm-calls/llm-call.service';
 export type { LlmCallSiteOptions } from './llm-calls/llm-call-site.interface';
 export type { CallBudgetOptions } from './llm-calls/call-budget';
 export { LlmCallContextInterceptor } from './llm-calls/llm-call-context.interceptor';
+export { LlmCallContextMiddleware } from './llm-calls/llm-call-context.middleware';
 export { runAs, type LlmCallIdentity } from './llm-calls/request-context';
 export { CallStream } from './llm-calls/call-stream';
 export { wrapOpenAI, type OpenAILike } from './llm-calls/openai.wrapper';

@@ -239,6 +239,7 @@ describe('wrapOpenAI budgets', () => {
       .send({ prompt: 'too big', max_tokens: 600 });
     expect(res.status).toBe(429);
     expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.body.policies).toEqual([expect.objectContaining({ name: 'llm:tokens' })]);
   });
 });

@@ -97,7 +97,7 @@ export async function reserveCallBudget(
       0,
       ...outcome.results.map((r) => (r && !r.passed ? r.retryAfterMs : 0)),
     );
-    throw new LlmBudgetExceededError(
+    const error = new LlmBudgetExceededError(
       violated.map((plan) => plan.name),
       Math.max(1, Math.ceil(retryMs / 1000)),
       violated.map((plan) => ({
@@ -107,6 +107,13 @@ export async function reserveCallBudget(
         windowMs: plan.periodMs,
       })),
     );
+    // Inside an HTTP request the error becomes the response: the same headers a route's 429 has.
+    const res = 'req' in payer ? payer.req.res : undefined;
+    if (res && !res.headersSent) {
+      res.setHeader('Retry-After', String(error.retryAfterSeconds));
+      res.setHeader('Content-Type', 'application/problem+json');
+    }
+    throw error;
   }
   let settled = false;
   return {

@@ -4,65 +4,41 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { catchError, Observable, throwError } from 'rxjs';
-import { tooManyRequests } from '../throttling/rate-limit-problem';
-import { LlmBudgetExceededError } from './llm-calls.errors';
+import type { Request } from 'express';
+import { Observable } from 'rxjs';
 import { runInRequest } from './request-context';
 
-type WithRequest = { request?: Request; handshake?: unknown; req?: Request };
+type WithRequest = { request?: Request; req?: Request };
 
-/** The request behind an HTTP, WebSocket or GraphQL handler call, if there is one. */
+/** The request behind a WebSocket or GraphQL handler call, if there is one. */
 function requestOf(context: ExecutionContext): Request | undefined {
   const type = context.getType<string>();
   if (type === 'http') return context.switchToHttp().getRequest<Request>();
-  if (type === 'ws') {
-    // ws: the upgrade request is on the client (`@nestjs/platform-ws` keeps it as `request`
-    // when asked to, socket.io as `client.request`).
-    const client = context.switchToWs().getClient<WithRequest>();
-    return client?.request;
-  }
-  if (type === 'graphql') {
-    const gqlContext = context.getArgs<unknown[]>()[2] as WithRequest | undefined;
-    return gqlContext?.req;
-  }
+  // socket.io keeps the handshake request as `client.request`; ws does when the adapter does.
+  if (type === 'ws') return context.switchToWs().getClient<WithRequest | undefined>()?.request;
+  if (type === 'graphql') return (context.getArgs<unknown[]>()[2] as WithRequest | undefined)?.req;
   return undefined;
 }
 
 /**
- * Runs every handler in its request's async context, so wrapped LLM calls made anywhere
- * below it know the caller (registered globally by `LlmCallsModule`). Inside an HTTP request,
- * an `LlmBudgetExceededError` becomes the 429 problem+json a `@LLMThrottle()` route sends.
+ * Runs a WebSocket gateway's or GraphQL resolver's handlers in their request's async context
+ * (HTTP routes get it from `LlmCallContextMiddleware`, applied by `LlmCallsModule`). Apply it
+ * where those handlers make wrapped LLM calls.
  *
  * @example
- * // registered by LlmCallsModule.forRoot(); nothing to do per route.
+ * @UseInterceptors(LlmCallContextInterceptor)
+ * @WebSocketGateway()
+ * export class ChatGateway {}
  */
 @Injectable()
 export class LlmCallContextInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = requestOf(context);
     if (!req) return next.handle();
-    const http = context.getType() === 'http';
+    // handle() binds the handler to the async context it is called in (Nest 12), subscribe()
+    // runs it (Nest 11): do both inside the request's context.
     return new Observable((subscriber) =>
-      runInRequest(req, () =>
-        next
-          .handle()
-          .pipe(
-            catchError((error: unknown) =>
-              throwError(() =>
-                http && error instanceof LlmBudgetExceededError
-                  ? tooManyRequests(
-                      context.switchToHttp().getResponse<Response>(),
-                      error.message,
-                      error.violated,
-                      error.retryAfterSeconds,
-                    )
-                  : error,
-              ),
-            ),
-          )
-          .subscribe(subscriber),
-      ),
+      runInRequest(req, () => next.handle().subscribe(subscriber)),
     );
   }
 }

@@ -1,13 +1,19 @@
-import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import {
+  Global,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+  RequestMethod,
+} from '@nestjs/common';
 import { LlmCallContextInterceptor } from './llm-call-context.interceptor';
+import { LlmCallContextMiddleware } from './llm-call-context.middleware';
 import { LlmCallService } from './llm-call.service';
 
 /**
  * LLM calls made in services (provider SDK clients, the AI SDK, agents) through the same
  * cache, budgets and stats as `@CacheLLM` / `@LLMThrottle` routes. Needs `CachingModule`;
- * budgets apply when `ThrottlingModule` is in the app. Registers a global interceptor that
- * gives every handler its request's async context.
+ * budgets apply when `ThrottlingModule` is in the app. Applies a middleware to every HTTP
+ * route that gives the request's handlers its async context.
  *
  * @example
  * @Module({ imports: [CachingModule.forRoot({ partitionSecret }), LlmCallsModule] })
@@ -15,11 +21,13 @@ import { LlmCallService } from './llm-call.service';
  */
 @Global()
 @Module({
-  providers: [
-    LlmCallService,
-    LlmCallContextInterceptor,
-    { provide: APP_INTERCEPTOR, useExisting: LlmCallContextInterceptor },
-  ],
-  exports: [LlmCallService],
+  providers: [LlmCallService, LlmCallContextInterceptor],
+  exports: [LlmCallService, LlmCallContextInterceptor],
 })
-export class LlmCallsModule {}
+export class LlmCallsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(LlmCallContextMiddleware)
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}
