@@ -60,10 +60,10 @@ describe('the sample agent, queue job and AI SDK chat (wrapped openai client, si
       .post('/agent/jobs')
       .send({ userId: 'fay', text: 'Another document.' })
       .expect(202);
-    let job = await request(app.getHttpServer()).get(`/agent/jobs/${body.id}`).expect(200);
+    await request(app.getHttpServer()).get(`/agent/jobs/${body.id}`).expect(200);
     // Wait for the worker through the queue, not a sleep: the job is next in line.
     await app.get(DigestQueue).enqueue({ userId: 'fay', text: 'Another document.' }).done;
-    job = await request(app.getHttpServer()).get(`/agent/jobs/${body.id}`).expect(200);
+    const job = await request(app.getHttpServer()).get(`/agent/jobs/${body.id}`).expect(200);
     expect(job.body).toMatchObject({ status: 'done', summary: expect.any(String) });
   });
 
