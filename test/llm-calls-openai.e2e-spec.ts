@@ -171,6 +171,51 @@ describe('wrapOpenAI (real openai SDK against a fake OpenAI server)', () => {
     expect(fake.requests).toBe(2);
   });
 
+  it('stores nothing when the upstream call fails: the next identical call goes upstream again', async () => {
+    const params = { model: 'gpt-4o-mini', messages: messages('upstream-500') };
+    await expect(global(() => openai.chat.completions.create(params))).rejects.toMatchObject({
+      status: 500,
+    });
+    await expect(global(() => openai.chat.completions.create(params))).rejects.toMatchObject({
+      status: 500,
+    });
+    expect(fake.requests).toBe(2);
+  });
+
+  it('stores nothing for a stream its reader left early: the next identical call goes upstream again', async () => {
+    const params = {
+      model: 'gpt-4o-mini',
+      messages: messages('left early'),
+      stream: true as const,
+    };
+    const stream = await global(() => openai.chat.completions.create(params));
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      break;
+    }
+    const full = await collect(await global(() => openai.chat.completions.create(params)));
+    expect(fake.requests).toBe(2);
+    const replayed = await collect(await global(() => openai.chat.completions.create(params)));
+    expect(replayed).toEqual(full);
+    expect(fake.requests).toBe(2);
+  });
+
+  it('LlmCacheService.wrapStream caches any AsyncIterable-returning call (here the bare SDK stream)', async () => {
+    const bare = openAiClient(fake.baseUrl);
+    const cache = app.get(LlmCacheService);
+    const params = {
+      model: 'gpt-4o-mini',
+      messages: messages('wrapStream'),
+      stream: true as const,
+    };
+    const call = () =>
+      cache.wrapStream(params, () => bare.chat.completions.create(params), { scope: 'global' });
+    const original = await collect(await call());
+    const replayed = await collect(await call());
+    expect(replayed).toEqual(original);
+    expect(fake.requests).toBe(1);
+  });
+
   it('refuses a call outside any request that names no identity', async () => {
     await expect(
       openai.chat.completions.create({ model: 'gpt-4o-mini', messages: messages('who am i') }),

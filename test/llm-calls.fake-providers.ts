@@ -39,6 +39,11 @@ export class FakeProviders {
     this.paths.push(req.url ?? '');
     const body = JSON.parse(raw || '{}') as Json;
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (raw.includes('upstream-500')) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'simulated failure', type: 'server_error' } }));
+      return;
+    }
     const words = answerWords(body);
     const model = typeof body.model === 'string' ? body.model : 'unknown';
     if (req.url?.endsWith('/chat/completions')) return this.chat(res, body, model, words);

@@ -195,10 +195,19 @@ export async function cachedStream<C>(
     if (entry) await cache.settle({ lead: lease }, hash, entry, cache.cacheable(response, options));
     else await lease.fail(new FlightAbandonedError()).catch(() => undefined);
   };
-  return new CallStream(
-    () => record(source, finish)[Symbol.asyncIterator](),
-    source.controller ?? new AbortController(),
-  );
+  // A stream nobody reads would hold its waiters (and lock) forever: give it up after the
+  // lock's lifetime; waiters then call upstream themselves.
+  let reading = false;
+  if (lease) {
+    const timer = setTimeout(() => {
+      if (!reading) void lease.fail(new FlightAbandonedError()).catch(() => undefined);
+    }, cache.options.coalesce.lockTtlMs);
+    timer.unref();
+  }
+  return new CallStream(() => {
+    reading = true;
+    return record(source, finish)[Symbol.asyncIterator]();
+  }, source.controller ?? new AbortController());
 }
 
 /** Yields the source's chunks while recording them; `finish` runs once, however it ends. */
