@@ -200,6 +200,34 @@ describe('wrapOpenAI (real openai SDK against a fake OpenAI server)', () => {
     expect(fake.requests).toBe(2);
   });
 
+  it('lets a waiter on a stream nobody reads call upstream itself within the lock TTL', async () => {
+    const short = await startLlmCallsApp(
+      fake.baseUrl,
+      {},
+      {
+        keyPrefix: uniquePrefix('llm-unread'),
+        coalesce: { lockTtlMs: 300, waitTimeoutMs: 300 },
+      },
+    );
+    try {
+      const client = wrapOpenAI(openAiClient(fake.baseUrl), short.get(LlmCallService), {
+        name: 'spec.unread',
+      });
+      const params = { model: 'gpt-4o-mini', messages: messages('never read') };
+      const started = Date.now();
+      const unread = await global(() =>
+        client.chat.completions.create({ ...params, stream: true }),
+      );
+      const waiter = await global(() => client.chat.completions.create(params));
+      expect(waiter.choices[0]?.message.content).toBeTruthy();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(fake.requests).toBe(2);
+      unread.controller.abort();
+    } finally {
+      await short.close();
+    }
+  });
+
   it('LlmCacheService.wrapStream caches any AsyncIterable-returning call (here the bare SDK stream)', async () => {
     const bare = openAiClient(fake.baseUrl);
     const cache = app.get(LlmCacheService);

@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import OpenAI from 'openai';
 import {
   CachingModule,
+  type CachingModuleOptions,
   LlmCallService,
   LlmCallsModule,
   RedisModule,
@@ -41,7 +42,7 @@ class LlmCallsTestModule {
   static register(
     baseUrl: string,
     throttling: ThrottlingModuleOptions,
-    caching: { keyPrefix: string },
+    caching: CachingModuleOptions,
   ): DynamicModule {
     return {
       module: LlmCallsTestModule,
@@ -75,7 +76,7 @@ class LlmCallsTestModule {
 export async function startLlmCallsApp(
   baseUrl: string,
   throttling: ThrottlingModuleOptions = {},
-  caching = { keyPrefix: uniquePrefix('llm') },
+  caching: CachingModuleOptions = { keyPrefix: uniquePrefix('llm') },
 ): Promise<NestExpressApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [LlmCallsTestModule.register(baseUrl, throttling, caching)],
