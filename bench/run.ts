@@ -5,6 +5,8 @@ import { RedisServer } from '../test/support/redis-server';
 import { load, type LoadResult } from './load';
 import type { Scenario } from './scenario';
 import { scenarios } from './scenarios';
+// h15: call-level rows (wrapped LLM clients), measured per call rather than by HTTP load.
+import { llmCallRows, printCallRows } from './scenarios/llm-calls.scenarios';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -39,9 +41,12 @@ async function main(): Promise<void> {
       }
     }
   }
+  // h15: the call-level rows, when selected (BENCH_ONLY=llm-calls runs only them).
+  const callRows = !ONLY || ONLY.includes('llm-calls') ? await llmCallRows({ redisUrl }) : [];
   await redis?.stop();
   const rows = selected.map((scenario) => toRow(scenario, results));
   print(rows);
+  if (callRows.length > 0) printCallRows(callRows);
   const dir = join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version };
@@ -55,12 +60,14 @@ async function main(): Promise<void> {
         connections: CONNECTIONS,
         machine,
         rows,
+        callRows,
       },
       null,
       2,
     ),
   );
   if (rows.some((row) => row.checks.some((check) => !check.ok))) process.exitCode = 1;
+  if (callRows.some((row) => row.ok === false)) process.exitCode = 1;
 }
 
 function toRow(scenario: Scenario, results: Map<string, LoadResult>): Row {

@@ -1,5 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CachingModule, RedisModule, SessionModule, StatsModule, ThrottlingModule } from '../src';
+import {
+  CachingModule,
+  LlmCallsModule,
+  RedisModule,
+  SessionModule,
+  StatsModule,
+  ThrottlingModule,
+} from '../src';
+import { AgentModule } from './agent/agent.module';
 import { AuthController } from './auth/auth.controller';
 import { sampleSessionSecret } from './auth/session-secret';
 import { GithubController } from './caching/github.controller';
@@ -34,6 +42,9 @@ export class AppModule {
           ...options.session,
         }),
         LlmModule,
+        // h15: LLM calls made in services (agent, queue job, AI SDK chat) through the kit.
+        LlmCallsModule,
+        AgentModule,
         ThrottlingModule.forRoot({
           ...sampleThrottlingOptions(),
           trustProxy,

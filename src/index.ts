@@ -132,3 +132,17 @@ export type {
 // h11: sessions run on express-session; the kit's store is usable with plain express-session too
 export { RedisSessionStore } from './session/redis-session.store';
 export type { RedisSessionStoreOptions } from './session/redis-session.store';
+// h15: LLM calls made in services (provider SDK wrappers, AI SDK middleware, request context).
+export { LlmCallsModule } from './llm-calls/llm-calls.module';
+export { LlmCallService } from './llm-calls/llm-call.service';
+export type { LlmCallSiteOptions } from './llm-calls/llm-call-site.interface';
+export type { CallBudgetOptions } from './llm-calls/call-budget';
+export { LlmCallContextInterceptor } from './llm-calls/llm-call-context.interceptor';
+export { LlmCallContextMiddleware } from './llm-calls/llm-call-context.middleware';
+export { runAs, type LlmCallIdentity } from './llm-calls/request-context';
+export { CallStream } from './llm-calls/call-stream';
+export { wrapOpenAI, type OpenAILike } from './llm-calls/openai.wrapper';
+export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper';
+export { llmCallsMiddleware } from './llm-calls/ai-sdk.middleware';
+export { LlmBudgetExceededError, LlmCallIdentityError } from './llm-calls/llm-calls.errors';
+export type { CachedStreamOptions } from './llm-calls/cached-call';

@@ -25,6 +25,9 @@ import type { CacheScope, ResolvedCachingOptions } from './caching-options.inter
 import { type CacheOutcome, LlmCacheStats } from './llm-cache.stats';
 import { FlightAbandonedError, SingleFlight, type Flight } from './single-flight';
 import type { TieredCacheStore } from './tiered-cache.store';
+// h15: streamed calls (src/llm-calls).
+import type { CallStream } from '../llm-calls/call-stream';
+import { cachedStream, type CachedStreamOptions } from '../llm-calls/cached-call';
 
 /** Options of one `LlmCacheService` call. */
 export interface LlmCacheCallOptions {
@@ -225,6 +228,25 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
     return response;
   }
 
+  // h15: the streaming form of wrap(); the flow lives in src/llm-calls/cached-call.ts.
+  /**
+   * `wrap` for a call that streams: `fn` returns an AsyncIterable (or an SDK stream) of chunk
+   * objects. A miss yields them as they come and records them; only a clean finish that is
+   * cacheable is stored. A hit (or a coalesced call) replays the recorded chunks as objects.
+   * Inside a request (or `runAs()`) the entry is partitioned by that user.
+   *
+   * @example
+   * const stream = await llmCache.wrapStream(params, () => openai.chat.completions.create({ ...params, stream: true }));
+   * for await (const chunk of stream) write(chunk.choices[0]?.delta.content ?? '');
+   */
+  wrapStream<C>(
+    params: unknown,
+    fn: () => Promise<AsyncIterable<C>> | AsyncIterable<C>,
+    options: CachedStreamOptions<C> = {},
+  ): Promise<CallStream<C>> {
+    return cachedStream(this, params, fn, options);
+  }
+
   /** Deletes the entry of the parameters (L1 of other instances forget it within `l1.ttlMs`). */
   async invalidate(params: unknown, options: LlmCacheCallOptions = {}): Promise<void> {
     const hash = this.keyOf(params, options);
@@ -241,9 +263,15 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
     return this.counters.snapshot();
   }
 
-  /** Counts a request's outcome (for the interceptors). @internal */
-  record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
-    this.counters.record(outcome, model, route, entry);
+  /** Counts a request's outcome (for the interceptors and call sites; `site`: the call-site name). @internal */
+  record(
+    outcome: CacheOutcome,
+    model: string | undefined,
+    route?: string,
+    entry?: CacheEntry,
+    site?: string,
+  ) {
+    this.counters.record(outcome, model, route, entry, site);
   }
 
   /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. @internal */

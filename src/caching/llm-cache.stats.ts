@@ -13,6 +13,7 @@ import type { RedisConnection } from '../redis/redis.types';
 import type { CacheEntry } from './cache-entry';
 import { RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { ResolvedCachingOptions } from './caching-options.interface';
+import { callSiteFields, MAX_CALL_SITES } from '../llm-calls/call-site';
 
 // KEYS[1]: the counters hash; KEYS[2]: the set of unknown models that have a series of their
 // own (at most ARGV[1], cluster-wide). ARGV[2]: n, then n (model, fallback) pairs, then
@@ -141,9 +142,17 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
   }
 
   /** Counts one request; a hit or coalesced request also adds the entry's savings. @internal */
-  record(outcome: CacheOutcome, model: string | undefined, route?: string, entry?: CacheEntry) {
+  record(
+    outcome: CacheOutcome,
+    model: string | undefined,
+    route?: string,
+    entry?: CacheEntry,
+    site?: string,
+  ) {
     const saved = entry !== undefined && (outcome === 'hits' || outcome === 'coalesced');
-    for (const fields of this.fieldsFor(model, route)) {
+    // h15: the call-site slice (src/llm-calls/call-site.ts bounds the names).
+    const fieldSets = this.fieldsFor(model, route);
+    for (const fields of site ? [...fieldSets, callSiteFields(site)] : fieldSets) {
       this.add(fields[outcome], 1);
       if (saved) {
         const { usage } = entry;
@@ -229,6 +238,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
     const total = emptySlice();
     const byModel = new Map<string, CacheSliceStats>();
     const byRoute = new Map<string, CacheSliceStats>();
+    const bySite = new Map<string, CacheSliceStats>();
     let estimated = false;
     for (const [field, raw] of fields) {
       const value = Number(raw);
@@ -246,6 +256,8 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
         slice = sliceOf(byModel, parts[1]!, MAX_MODEL_SERIES);
       else if (parts.length === 3 && parts[0] === 'r')
         slice = sliceOf(byRoute, parts[1]!, MAX_ROUTES);
+      else if (parts.length === 3 && parts[0] === 's')
+        slice = sliceOf(bySite, parts[1]!, MAX_CALL_SITES + 1);
       if (slice) slice[name] += value;
     }
     const looked = total.hits + total.misses + total.coalesced;
@@ -263,6 +275,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
       estimated,
       byModel: record(byModel),
       byRoute: record(byRoute),
+      bySite: record(bySite),
     };
   }
 

@@ -33,6 +33,8 @@ export interface CacheStatsSnapshot {
   byModel: Record<string, CacheSliceStats>;
   /** Keyed by route, e.g. "POST /llm/generate". */
   byRoute: Record<string, CacheSliceStats>;
+  /** Keyed by call-site name of wrapped LLM calls (`wrapOpenAI(..., { name })`), at most 100 names. */
+  bySite?: Record<string, CacheSliceStats>;
 }
 
 /** `GET /stats/throttling`. */

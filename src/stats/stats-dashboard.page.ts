@@ -49,6 +49,7 @@ ${CARDS.map(([id, label]) => `<div class="card"><div class="label">${label}</div
 </section>
 <section class="tables">
 <table><caption>Savings by model</caption><thead><tr><th>model</th><th>hits</th><th>saved</th></tr></thead><tbody id="by-model"></tbody></table>
+<table><caption>Savings by call site</caption><thead><tr><th>call site</th><th>hits</th><th>saved</th></tr></thead><tbody id="by-site"></tbody></table>
 <table><caption>Rate limits by policy</caption><thead><tr><th>policy</th><th>allowed</th><th>rejected</th></tr></thead><tbody id="by-policy"></tbody></table>
 <table><caption>Most rejected (hashed)</caption><thead><tr><th>tracker</th><th>rejections</th></tr></thead><tbody id="top-rejected"></tbody></table>
 </section>
@@ -187,6 +188,7 @@ const SCRIPT = `
     set('rejected', th ? int.format(sum(th.byPolicy, 'rejected')) : '—');
     set('sessions-active', s ? int.format(s.active) : '—');
     rows('by-model', c ? Object.entries(c.byModel).map(([m, v]) => [m, int.format(v.hits), usd(v.savingsUsd)]) : []);
+    rows('by-site', c && c.bySite ? Object.entries(c.bySite).map(([m, v]) => [m, int.format(v.hits), usd(v.savingsUsd)]) : []);
     rows('by-policy', th ? Object.entries(th.byPolicy).map(([p, v]) => [p, int.format(v.allowed), int.format(v.rejected)]) : []);
     rows('top-rejected', th ? th.topRejected.map((v) => [v.tracker, int.format(v.rejections)]) : []);
     const d = derive(points);

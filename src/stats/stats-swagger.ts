@@ -46,6 +46,7 @@ export const STATS_SCHEMAS = {
     estimated: { type: 'boolean' },
     byModel: record(cacheSlice),
     byRoute: record(cacheSlice),
+    bySite: record(cacheSlice),
   }),
   throttling: object({
     byPolicy: record(object({ allowed: int, rejected: int })),
