@@ -205,8 +205,10 @@ describe('SessionModule on express-session (plain Express, sessionMiddleware)', 
       const after = await spec.inspect.commandCalls();
       const writes =
         (after.evalsha ?? 0) - (before.evalsha ?? 0) + (after.eval ?? 0) - (before.eval ?? 0);
-      // Each write is one script plus one counters script beside it.
-      expect(writes).toBe(expected * 2);
+      // Each write is one script; the counters beside it are flushed in batches (at most one
+      // flush per write).
+      expect(writes).toBeGreaterThanOrEqual(expected);
+      expect(writes).toBeLessThanOrEqual(expected * 2);
     }
   });
 
