@@ -69,14 +69,23 @@ describe('SessionModule on express-session (plain Express, sessionMiddleware)', 
     return { cookie, id: res.body.id as string, res };
   }
 
-  it("answers 200 'ok' for res.send('ok'); next(err) with the usual headersSent error handler", async () => {
+  it("res.send('ok'); next(err): the headersSent error handler sees the answer sent (200 'ok', never a 500)", async () => {
     const { app: target } = app({}, (a) => {
       a.get('/early', (_req: Request, res: Response, next: NextFunction) => {
         res.send('ok');
         next(new Error('after the answer'));
       });
+      // After a change to the session: express-session sends the headers and holds the
+      // last byte until the store saved it.
+      a.post('/early', (req: Request, res: Response, next: NextFunction) => {
+        (req.session as unknown as Record<string, unknown>).seen = Date.now();
+        res.send('ok');
+        next(new Error('after the answer'));
+      });
     });
+    const seen: boolean[] = [];
     target.use((error: Error, _req: Request, res: Response, next: NextFunction) => {
+      seen.push(res.headersSent);
       if (res.headersSent) return next(error);
       res.status(500).send('error handler');
     });
@@ -86,7 +95,14 @@ describe('SessionModule on express-session (plain Express, sessionMiddleware)', 
       const res = await request(target).get('/early').set(headers);
       expect(res.status).toBe(200);
       expect(res.text).toBe('ok');
+      // Express's final handler then closes the connection, as with express-session
+      // anywhere; what matters is that the error handler saw the headers sent (no 500).
+      await request(target)
+        .post('/early')
+        .set(headers)
+        .catch(() => undefined);
     }
+    expect(seen).toEqual([true, true, true, true]);
   });
 
   it('keeps the first body when a handler calls res.end() twice', async () => {
@@ -203,12 +219,9 @@ describe('SessionModule on express-session (plain Express, sessionMiddleware)', 
       for (let i = 0; i < 5; i++)
         await request(target).get('/me').set('Cookie', cookie).expect(200);
       const after = await spec.inspect.commandCalls();
-      const writes =
-        (after.evalsha ?? 0) - (before.evalsha ?? 0) + (after.eval ?? 0) - (before.eval ?? 0);
-      // Each write is one script; the counters beside it are flushed in batches (at most one
-      // flush per write).
-      expect(writes).toBeGreaterThanOrEqual(expected);
-      expect(writes).toBeLessThanOrEqual(expected * 2);
+      // Each write of the session moves its expiry (PEXPIREAT, inside the store's script);
+      // the counters, written beside the request, use other commands.
+      expect((after.pexpireat ?? 0) - (before.pexpireat ?? 0)).toBe(expected);
     }
   });
 

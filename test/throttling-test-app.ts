@@ -242,7 +242,7 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
       const session = req.headers['x-test-session'];
       if (typeof user === 'string') req.user = { id: user };
       if (typeof session === 'string') {
-        req.headers.cookie = `sid=${session}`;
+        req.headers.cookie = `sid=s%3A${session}.signature`;
         req.sessionID = session;
         (req as { session?: object }).session = {};
       }

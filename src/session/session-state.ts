@@ -54,7 +54,9 @@ export function carriedSessionId(req: Request): string | undefined {
   if (!(req as Partial<Request>).session || typeof id !== 'string' || !id) return undefined;
   const header = req.headers.cookie;
   if (!header) return undefined;
-  return header.includes(id) || header.includes(encodeURIComponent(id)) ? id : undefined;
+  // express-session's cookie value: `s:<id>.<signature>`, URL-encoded.
+  const encoded = `s%3A${encodeURIComponent(id)}.`;
+  return header.includes(encoded) || header.includes(`s:${id}.`) ? id : undefined;
 }
 
 /** True when the request carries a session that is in the store. */
