@@ -20,6 +20,8 @@ const common = {
     ],
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // test/compat/app is a consumer app of the packed tarball: test:compat runs its spec there.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/compat/', '<rootDir>/.tmp/'],
 };
 
 /** The e2e specs on one kind of Redis; its global setup runs only when the project has tests to run. */
