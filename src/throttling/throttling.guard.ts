@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
 import type { PriceTable } from '../llm/llm-pricing';
 import { actualCost, reserveFor } from './budget-reservation';
-import { rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
+import { neverFits, rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
 import { hashedTracker, trackerValue } from './request-tracker';
 import { planRoute, priceTableOf, type RoutePlan } from './route-plan';
@@ -127,6 +127,8 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     for (const b of llm?.budgets ?? []) {
       const cost =
         b.kind === 'tokens' ? reservation!.tokens : Math.ceil(reservation!.usd * MICRO_USD);
+      // More than the whole budget can never be admitted: say so instead of a 429 to retry.
+      if (cost > b.limit) throw neverFits(res, b, cost);
       const tracker = trackerFor(b.by);
       push(
         { name: b.name, kind: b.kind, tracker, windowMs: b.periodMs, limit: b.limit },
@@ -148,8 +150,12 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     entries.forEach((entry, i) => {
       const result = outcome.results[i];
       if (entry.kind === 'requests') {
-        if (outcome.stores[i] !== 'skipped') this.stats.recordPolicy(entry.name, outcome.allowed);
-        if (result)
+        // A policy is blamed only for its own verdict: a request another policy rejected was
+        // neither admitted nor rejected by this one.
+        if (outcome.stores[i] !== 'skipped' && (outcome.allowed || (result && !result.passed)))
+          this.stats.recordPolicy(entry.name, outcome.allowed);
+        // On a rejection the headers describe only the policies that rejected it.
+        if (result && (outcome.allowed || !result.passed))
           headers.push({
             name: entry.name,
             limit: entry.limit,
@@ -187,6 +193,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
           periodMs: check.periodMs,
           reserved: check.cost,
           leaseId,
+          admittedAtMs: outcome.results[i]?.atMs,
         });
         leases.stores.push(outcome.stores[i]!);
       });
@@ -211,6 +218,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         reserved: item.reserved,
         actual,
         leaseId: item.leaseId,
+        admittedAtMs: item.admittedAtMs,
       };
     });
     await this.throttling.settle(items, leases.stores);
