@@ -12,7 +12,8 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
 import type { PriceTable } from '../llm/llm-pricing';
-import { actualCost, reserveFor } from './budget-reservation';
+import { reserveFor } from './budget-reservation';
+import type { UsageMeter } from './usage-meter';
 import { neverFits, rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
 import { hashedTracker, trackerValue } from './request-tracker';
@@ -176,11 +177,16 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         outcome.results.map((r) => r ?? undefined),
       );
     if (reservation && llm) {
+      let settled = false;
       const leases: BudgetLeases = {
         reservation,
         stores: [],
         items: [],
-        settle: (response) => this.settleBudgets(leases, response),
+        settle: (usage) => {
+          if (settled) return Promise.resolve();
+          settled = true;
+          return this.settleBudgets(leases, usage);
+        },
       };
       entries.forEach((entry, i) => {
         if (entry.kind === 'requests') return;
@@ -203,11 +209,8 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
   }
 
   /** Settles a request's reservations to its response's real usage (BudgetSettleInterceptor). */
-  private async settleBudgets(leases: BudgetLeases, response: unknown): Promise<void> {
-    const cost =
-      response === undefined
-        ? { tokens: 0, usd: 0 }
-        : actualCost(response, leases.reservation, this.pricing);
+  private async settleBudgets(leases: BudgetLeases, usage: UsageMeter | undefined): Promise<void> {
+    const cost = usage ? usage.cost(leases.reservation, this.pricing) : { tokens: 0, usd: 0 };
     const items = leases.items.map((item) => {
       const actual = item.kind === 'tokens' ? cost.tokens : Math.ceil(cost.usd * MICRO_USD);
       this.stats.recordBudget(item.name, item.kind === 'tokens' ? cost.tokens : cost.usd, false);
