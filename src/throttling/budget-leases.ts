@@ -11,3 +11,6 @@ export interface BudgetLeases {
   /** Settles every reservation, once, to what the meter saw (nothing when undefined). */
   settle(usage: UsageMeter | undefined): Promise<void>;
 }
+
+/** Charges a request admitted free as COALESCED that called upstream itself after all. */
+export type LateCharge = (usage: UsageMeter) => Promise<void>;
