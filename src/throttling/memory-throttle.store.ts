@@ -93,8 +93,7 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
         retry = c.blockMs;
       }
       this.save(c.key, log, c.periodMs, now);
-      let reset = log.t.length > 0 ? Math.ceil(log.t[0]! + c.periodMs - now) : 0;
-      if (log.block - now > reset) reset = log.block - now;
+      const reset = log.t.length > 0 ? Math.ceil(log.t[0]! + c.periodMs - now) : 0;
       return {
         remaining: log.block > now ? 0 : Math.max(0, c.limit - sum(log)),
         resetMs: reset,

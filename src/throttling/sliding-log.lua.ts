@@ -167,7 +167,6 @@ for i = 1, n do
   if s.block > now or remaining < 0 then remaining = 0 end
   local reset = 0
   if #s.t > 0 then reset = math.ceil(s.t[1] + period - now) end
-  if s.block - now > reset then reset = s.block - now end
   out[#out + 1] = remaining
   out[#out + 1] = reset
   out[#out + 1] = retries[i]
