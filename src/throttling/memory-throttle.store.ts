@@ -79,7 +79,7 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
       const log = logs[i]!;
       let retry = retries[i]!;
       if (allowed) {
-        add(log, c.cost, now);
+        add(log, c.cost, now, c.periodMs);
         if (c.lease)
           this.leases.set(`${c.key}|${c.lease.id}`, {
             key: c.key,
@@ -114,7 +114,7 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
       if (item.leaseId === undefined) {
         let at = item.admittedAtMs ?? 0;
         if (at === 0 && log.t.length > 0) at = log.t[log.t.length - 1]!;
-        if (actual > reserved) add(log, actual - reserved, now);
+        if (actual > reserved) add(log, actual - reserved, now, periodMs);
         else refund(log, at, reserved - actual, periodMs, now);
       } else {
         const id = `${item.key}|${item.leaseId}`;
@@ -126,11 +126,11 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
             refund(log, at, reserved, periodMs, now);
             const j = log.t.findIndex((t) => t >= at);
             if (j >= 0) log.a[j]! += actual;
-            else add(log, actual, now);
-          } else if (actual > reserved) add(log, actual - reserved, now);
+            else add(log, actual, now, periodMs);
+          } else if (actual > reserved) add(log, actual - reserved, now, periodMs);
         } else {
           if (lease) this.expire(id, lease, now);
-          add(log, actual, now);
+          add(log, actual, now, periodMs);
         }
       }
       this.save(item.key, log, periodMs, now);
@@ -204,16 +204,18 @@ function retryOf(log: Log, c: ThrottleCheck, now: number): number {
   return Infinity;
 }
 
-function add(log: Log, amount: number, now: number): void {
+function add(log: Log, amount: number, now: number, periodMs: number): void {
   if (amount <= 0) return;
   const n = log.t.length;
-  if (n > 0 && log.t[n - 1]! >= now) {
+  const w = periodMs / MAX_ENTRIES;
+  if (n > 0 && (log.t[n - 1]! >= now || Math.floor(log.t[n - 1]! / w) === Math.floor(now / w))) {
     log.a[n - 1]! += amount;
+    if (now > log.t[n - 1]!) log.t[n - 1] = now;
     return;
   }
   log.t.push(now);
   log.a.push(amount);
-  if (n + 1 > MAX_ENTRIES) {
+  if (n + 1 > MAX_ENTRIES + 1) {
     let best = 0;
     let gap = Infinity;
     for (let i = 0; i < n; i++)

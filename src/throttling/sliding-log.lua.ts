@@ -2,9 +2,10 @@
 //   "<blockedUntil>|<t>:<amount>,<t>:<amount>,..."  (ms, oldest first)
 // An entry counts while t > now - period, so a check passes when the amounts of the last
 // `period` plus its cost fit in `limit`: no interval of length `period` ever holds more than
-// `limit`. Past MAX_ENTRIES the two closest entries merge into the later one, which only makes
-// the older amount count a little longer (never shorter): the bound holds, memory stays
-// bounded. A lease refund finds its amount in the first entry at or after its admission time
+// `limit`. Admissions within one slice of the window (period / MAX_ENTRIES, on a fixed grid)
+// share an entry stamped with the latest of them, which only makes the older amounts count a
+// little longer (at most one slice, never shorter): the bound holds and a key holds at most
+// MAX_ENTRIES + 1 entries (past that, as a safeguard, the two closest entries merge). A lease refund finds its amount in the first entry at or after its admission time
 // (merges only move amounts later). Time is Redis TIME, shared by every instance.
 // memory-throttle.store.ts implements the same steps; keep them in step.
 
@@ -46,16 +47,18 @@ local function used(s)
   return u
 end
 
-local function add(s, amount)
+local function add(s, amount, period)
   if amount <= 0 then return end
   local n = #s.t
-  if n > 0 and s.t[n] >= now then
+  local w = period / MAX_ENTRIES
+  if n > 0 and (s.t[n] >= now or math.floor(s.t[n] / w) == math.floor(now / w)) then
     s.a[n] = s.a[n] + amount
+    if now > s.t[n] then s.t[n] = now end
     return
   end
   s.t[n + 1] = now
   s.a[n + 1] = amount
-  if n + 1 > MAX_ENTRIES then
+  if n + 1 > MAX_ENTRIES + 1 then
     local best, gap = 1, math.huge
     for i = 1, n do
       if s.t[i + 1] - s.t[i] < gap then best, gap = i, s.t[i + 1] - s.t[i] end
@@ -147,7 +150,7 @@ for i = 1, n do
   local limit, period, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local s = states[i]
   if allowed == 1 then
-    add(s, cost)
+    add(s, cost, period)
     changed[i] = true
     if ARGV[a + 4] ~= '' then
       local ttl = tonumber(ARGV[a + 5])
@@ -193,7 +196,7 @@ ${PRELUDE}for i = 1, #KEYS / 2 do
     local at = tonumber(ARGV[a + 6])
     if at == 0 and #s.t > 0 then at = s.t[#s.t] end
     if actual > reserved then
-      add(s, actual - reserved)
+      add(s, actual - reserved, period)
     else
       refund(s, at, reserved - actual, period)
     end
@@ -214,13 +217,13 @@ ${PRELUDE}for i = 1, #KEYS / 2 do
             break
           end
         end
-        if not placed then add(s, actual) end
+        if not placed then add(s, actual, period) end
       elseif actual > reserved then
-        add(s, actual - reserved)
+        add(s, actual - reserved, period)
       end
     else
       sweep(s, KEYS[2 * i], period)
-      add(s, actual)
+      add(s, actual, period)
     end
   end
   save(KEYS[2 * i - 1], s, period)
