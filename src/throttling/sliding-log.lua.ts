@@ -18,7 +18,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local function load(key, period)
-  local s = { block = 0, t = {}, a = {} }
+  local s = { block = 0, t = {}, a = {}, r = {} }
   local raw = redis.call('GET', key)
   if not raw then return s end
   local b, rest = string.match(raw, '^(%d+)|(.*)$')
@@ -30,12 +30,14 @@ local function load(key, period)
     return s
   end
   local n = 0
-  for ti, ai in string.gmatch(rest, '(%d+):(%d+)') do
+  -- r keeps each entry's text, so save() formats only the entries that changed.
+  for tok, ti, ai in string.gmatch(rest, '((%d+):(%d+))') do
     local tv = tonumber(ti)
     if tv > now - period then
       n = n + 1
       s.t[n] = tv
       s.a[n] = tonumber(ai)
+      s.r[n] = tok
     end
   end
   return s
@@ -54,18 +56,22 @@ local function add(s, amount, period)
   if n > 0 and (s.t[n] >= now or math.floor(s.t[n] / w) == math.floor(now / w)) then
     s.a[n] = s.a[n] + amount
     if now > s.t[n] then s.t[n] = now end
+    s.r[n] = false
     return
   end
   s.t[n + 1] = now
   s.a[n + 1] = amount
+  s.r[n + 1] = false
   if n + 1 > MAX_ENTRIES + 1 then
     local best, gap = 1, math.huge
     for i = 1, n do
       if s.t[i + 1] - s.t[i] < gap then best, gap = i, s.t[i + 1] - s.t[i] end
     end
     s.a[best + 1] = s.a[best + 1] + s.a[best]
+    s.r[best + 1] = false
     table.remove(s.t, best)
     table.remove(s.a, best)
+    table.remove(s.r, best)
   end
 end
 
@@ -75,9 +81,11 @@ local function refund(s, at, amount, period)
   for i = 1, #s.t do
     if s.t[i] >= at then
       s.a[i] = s.a[i] - amount
+      s.r[i] = false
       if s.a[i] <= 0 then
         table.remove(s.t, i)
         table.remove(s.a, i)
+        table.remove(s.r, i)
       end
       return
     end
@@ -93,7 +101,7 @@ local function save(key, s, period)
     return
   end
   local parts = {}
-  for i = 1, n do parts[i] = string.format('%d:%d', s.t[i], s.a[i]) end
+  for i = 1, n do parts[i] = s.r[i] or string.format('%d:%d', s.t[i], s.a[i]) end
   redis.call('SET', key, string.format('%d', s.block) .. '|' .. table.concat(parts, ','), 'PX', math.ceil(expires - now))
 end
 
@@ -213,6 +221,7 @@ ${PRELUDE}for i = 1, #KEYS / 2 do
         for j = 1, n do
           if s.t[j] >= at then
             s.a[j] = s.a[j] + actual
+            s.r[j] = false
             placed = true
             break
           end
