@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerGuard, ThrottlerModule, ThrottlerStorageService } from '@nestjs/throttler';
+import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import {
   MemoryThrottleStore,
@@ -10,7 +11,7 @@ import {
   RedisThrottleStore,
   type RedisConnection,
 } from '../src';
-import { testRedisOptions } from './support/test-redis';
+import { testConnection, testRedisOptions } from './support/test-redis';
 
 @Controller()
 class PlainController {
@@ -55,5 +56,77 @@ describe('our stores as the storage of a plain @nestjs/throttler ThrottlerModule
       Number(Object.entries(third.headers).find(([k]) => k.startsWith('retry-after'))?.[1]),
     ).toBeGreaterThan(0);
     await app.close();
+  });
+});
+
+describe("our stores answer increment() with @nestjs/throttler's stock storage meaning", () => {
+  type Storage = {
+    increment(
+      key: string,
+      ttl: number,
+      limit: number,
+      blockDuration: number,
+      throttlerName: string,
+    ): Promise<{
+      totalHits: number;
+      timeToExpire: number;
+      isBlocked: boolean;
+      timeToBlockExpire: number;
+    }>;
+  };
+  let redis: RedisConnection;
+  beforeAll(async () => (redis = await testConnection()));
+  afterAll(() => redis.destroy());
+
+  /** The same calls on the stock storage and on ours, at the same moments. */
+  async function both(ours: Storage, calls: number, key: string, blockMs: number) {
+    const stock = new ThrottlerStorageService();
+    const pairs = [];
+    for (let i = 0; i < calls; i++)
+      pairs.push(
+        await Promise.all([
+          stock.increment(key, 1000, 3, blockMs, 'default'),
+          ours.increment(key, 1000, 3, blockMs, 'default'),
+        ]),
+      );
+    stock.onApplicationShutdown();
+    return pairs;
+  }
+
+  it.each([
+    ['RedisThrottleStore', () => new RedisThrottleStore(redis)],
+    ['MemoryThrottleStore', () => new MemoryThrottleStore()],
+  ])(
+    '%s: a burst past the limit, then a fresh window after ttl (no blockDuration)',
+    async (_, make) => {
+      const store = make();
+      const key = `burst-${Math.random()}`;
+      for (const [stock, ours] of await both(store, 5, key, 0)) expect(ours).toEqual(stock);
+      await sleep(1000);
+      for (const [stock, ours] of await both(store, 1, key, 0)) expect(ours).toEqual(stock);
+    },
+  );
+
+  it.each([
+    ['RedisThrottleStore', () => new RedisThrottleStore(redis)],
+    ['MemoryThrottleStore', () => new MemoryThrottleStore()],
+  ])('%s: blockDuration blocks past the limit, then counts afresh', async (_, make) => {
+    const store = make();
+    const key = `block-${Math.random()}`;
+    const pairs = await both(store, 5, key, 2000);
+    // (The stock storage reports a meaningless negative timeToBlockExpire while not blocked; its
+    // guard reads it only when blocked.)
+    const meaning = (r: { isBlocked: boolean; timeToBlockExpire: number }) =>
+      r.isBlocked ? r : { ...r, timeToBlockExpire: 0 };
+    for (const [stock, ours] of pairs) expect(meaning(ours)).toEqual(meaning(stock));
+    expect(pairs[3]![1]).toMatchObject({ isBlocked: true, timeToBlockExpire: 2 });
+    await sleep(1000);
+    // Past the window, still inside the block.
+    expect(await store.increment(key, 1000, 3, 2000)).toMatchObject({ isBlocked: true });
+    await sleep(1000);
+    expect(await store.increment(key, 1000, 3, 2000)).toMatchObject({
+      isBlocked: false,
+      totalHits: 1,
+    });
   });
 });

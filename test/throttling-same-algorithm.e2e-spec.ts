@@ -1,7 +1,7 @@
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleCheck } from '../src';
 import { testConnection, uniquePrefix } from './support/test-redis';
 
-describe('GCRA: the memory store and the Redis script agree', () => {
+describe('sliding log: the memory store and the Redis script agree', () => {
   it('gives the same decisions and remaining counts for the same sequence of checks', async () => {
     const redis = await testConnection();
     const prefix = uniquePrefix('throttle-same');
@@ -40,8 +40,10 @@ describe('GCRA: the memory store and the Redis script agree', () => {
     const transcripts = [];
     for (const store of stores) {
       const transcript = [];
+      let l1At = 0;
       for (const step of steps) {
         const answer = await store.consume(step);
+        if (step[0]!.lease?.id === 'l1') l1At = answer.results[0]!.atMs;
         transcript.push({
           allowed: answer.allowed,
           results: answer.results.map((r) => [r.remaining, r.passed]),
@@ -55,6 +57,7 @@ describe('GCRA: the memory store and the Redis script agree', () => {
           reserved: 600,
           actual: 100,
           leaseId: 'l1',
+          admittedAtMs: l1At,
         },
       ]);
       const after = await store.consume([budget(800, 'l4')]);

@@ -8,13 +8,17 @@ import {
   Global,
   HttpCode,
   type INestApplication,
+  type MessageEvent,
   Module,
   Post,
+  Query,
+  Sse,
   type Provider,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
-import { of } from 'rxjs';
+import { from, type Observable, of } from 'rxjs';
+import { Stream as OpenAiStream } from 'openai/streaming';
 import {
   LLMThrottle,
   RateLimit,
@@ -65,6 +69,8 @@ export const hang = new HangControl();
 
 interface FakeLlmBody {
   prompt?: string;
+  /** The model the fake LLM answers as. @default 'gpt-4o-mini' */
+  model?: string;
   /** Usage the fake LLM reports. */
   usageIn?: number;
   usageOut?: number;
@@ -75,7 +81,7 @@ function completion(body: FakeLlmBody) {
   if (body.fail) throw new Error('upstream failed');
   return {
     object: 'chat.completion',
-    model: 'gpt-4o-mini',
+    model: body.model ?? 'gpt-4o-mini',
     choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
     usage: { prompt_tokens: body.usageIn ?? 10, completion_tokens: body.usageOut ?? 10 },
   };
@@ -190,6 +196,50 @@ export class ThrottledController {
       { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'k' } }] },
       { ...completion(body), object: 'chat.completion.chunk', choices: [] },
     );
+  }
+
+  /** An AsyncIterable of chat chunks that reports no usage: `chunks` chunks of 40 characters. */
+  @LLMThrottle()
+  @Post('llm-async')
+  @HttpCode(200)
+  async *llmAsync(@Body() body: FakeLlmBody & { chunks?: number }) {
+    for (let i = 0; i < (body.chunks ?? 20); i++) {
+      await Promise.resolve();
+      yield {
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { content: 'x'.repeat(40) } }],
+      };
+    }
+  }
+
+  /** The openai SDK's own Stream object over an SSE body whose last chunk reports usage. */
+  @LLMThrottle()
+  @Post('llm-sdk-stream')
+  @HttpCode(200)
+  llmSdkStream(@Body() body: FakeLlmBody) {
+    const chunks = [
+      {
+        object: 'chat.completion.chunk',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, delta: { content: 'hello' } }],
+      },
+      { ...completion(body), object: 'chat.completion.chunk', choices: [] },
+    ];
+    const sse = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n';
+    return OpenAiStream.fromSSEResponse(new Response(sse), new AbortController());
+  }
+
+  /** @Sse(): MessageEvents, the final one carrying usage unless `?noUsage`. */
+  @LLMThrottle()
+  @Sse('llm-sse')
+  llmSse(@Query('noUsage') noUsage?: string): Observable<MessageEvent> {
+    const chunk = (content: string) => ({
+      data: { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }] },
+    });
+    const events: MessageEvent[] = Array.from({ length: 10 }, () => chunk('y'.repeat(40)));
+    if (!noUsage)
+      events.push({ data: { ...completion({ usageIn: 30, usageOut: 470 }), choices: [] } });
+    return from(events);
   }
 
   @LLMThrottle()

@@ -1,6 +1,6 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { LlmCacheProbe } from '../common/cache-probe';
 import type { CacheEntry } from './cache-entry';
 import { parseCacheControl, type RequestCacheControl } from './cache-control';
@@ -36,6 +36,9 @@ type WithLookup = Request & {
  */
 @Injectable()
 export class LlmCacheProbeService implements LlmCacheProbe {
+  /** Hashes whose leader was admitted and has not finished (bounded by requests in flight). */
+  private readonly leaders = new Set<string>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly cache: LlmCacheService,
@@ -55,6 +58,30 @@ export class LlmCacheProbeService implements LlmCacheProbe {
       if (!options || context.getType() !== 'http') return false;
       const lookup = await this.lookup(context.switchToHttp().getRequest<Request>(), options);
       return lookup.entry !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * True when an identical call (same hash) is in flight in this process, or another request
+   * of the burst already claimed to lead it; otherwise this request claims the lead until its
+   * response ends (so concurrent identical requests see it even before it reaches the flight).
+   */
+  async willCoalesce(context: ExecutionContext): Promise<boolean> {
+    try {
+      const options = this.routeOptions(context);
+      if (!options || context.getType() !== 'http') return false;
+      const http = context.switchToHttp();
+      const found = await this.lookup(http.getRequest<Request>(), options);
+      if (found.bypass || !found.hash || found.entry) return false;
+      const hash = found.hash;
+      // The leader may have finished since the lookup: its entry is then in L1.
+      if (this.cache.flight.has(hash) || this.leaders.has(hash)) return true;
+      if (this.cache.store.peek(hash, Date.now())) return true;
+      this.leaders.add(hash);
+      http.getResponse<Response>().once('close', () => this.leaders.delete(hash));
+      return false;
     } catch {
       return false;
     }

@@ -51,6 +51,11 @@ export class SingleFlight {
     return this.flights.size;
   }
 
+  /** Whether an upstream call for `hash` is in flight in this process. */
+  has(hash: string): boolean {
+    return this.flights.has(hash);
+  }
+
   async enter(hash: string): Promise<Flight> {
     const pending = this.flights.get(hash);
     if (pending) return { follow: pending.promise };

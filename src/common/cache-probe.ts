@@ -11,6 +11,12 @@ import type { ExecutionContext } from '@nestjs/common';
  */
 export interface LlmCacheProbe {
   willHit(context: ExecutionContext): Promise<boolean>;
+  /**
+   * After `willHit` answered false: whether an identical call is already on its way upstream
+   * (in this process), so this request will be answered COALESCED. The first request of a
+   * burst is the leader (false) and the rest of the burst see it (true). Never throws.
+   */
+  willCoalesce?(context: ExecutionContext): Promise<boolean>;
 }
 
 /** Injection token of the `LlmCacheProbe` (internal: shared by CachingModule and ThrottlingModule). */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { PriceTable } from '../llm/llm-pricing';
-import { actualCost, reserveFor } from '../throttling/budget-reservation';
+import { reserveFor } from '../throttling/budget-reservation';
+import { UsageMeter } from '../throttling/usage-meter';
 import { hashedTracker, trackerValue } from '../throttling/request-tracker';
 import { priceTableOf } from '../throttling/route-plan';
 import { DAY_MS, MICRO_USD, MINUTE_MS } from '../throttling/throttling.internal-constants';
@@ -115,13 +116,17 @@ export async function reserveCallBudget(
     }
     throw error;
   }
+  const costOf = (response: unknown) => {
+    const meter = new UsageMeter();
+    meter.add(response);
+    return meter.cost(reservation, pricing);
+  };
   let settled = false;
   return {
     settle: async (response) => {
       if (settled) return;
       settled = true;
-      const cost =
-        response === undefined ? { tokens: 0, usd: 0 } : actualCost(response, reservation, pricing);
+      const cost = response === undefined ? { tokens: 0, usd: 0 } : costOf(response);
       const items: SettleItem[] = checks.map((check, i) => {
         const kind = plans[i]!.kind;
         stats?.recordBudget(plans[i]!.name, kind === 'tokens' ? cost.tokens : cost.usd, false);

@@ -69,25 +69,26 @@ export interface ResolvedPrice {
  * pricing.cost('gpt-4o-mini', usage); // USD
  */
 export class PriceTable {
-  private readonly prices: Record<string, ModelPrice>;
+  // A Map: model names come from request bodies, so '__proto__' or 'constructor' must be
+  // plain unknown names, never Object.prototype members.
+  private readonly prices: Map<string, ModelPrice>;
   private readonly names: string[];
 
   constructor(
     overrides: Record<string, ModelPrice> = {},
     private readonly unknown: ModelPrice = DEFAULT_UNKNOWN_MODEL_PRICE,
   ) {
-    this.prices = { ...DEFAULT_PRICES, ...overrides };
-    this.names = Object.keys(this.prices).sort((a, b) => b.length - a.length);
+    this.prices = new Map([...Object.entries(DEFAULT_PRICES), ...Object.entries(overrides)]);
+    this.names = [...this.prices.keys()].sort((a, b) => b.length - a.length);
   }
 
   resolve(model: string | undefined): ResolvedPrice {
-    if (model) {
+    if (typeof model === 'string' && model) {
       const name = model.toLowerCase().replace(/^(models\/|openai\/|anthropic\/|google\/)/, '');
-      // Own properties only: a model named `constructor` or `__proto__` is not a price.
-      const exact = Object.hasOwn(this.prices, name) ? this.prices[name] : undefined;
+      const exact = this.prices.get(name);
       if (exact) return { price: exact, known: true, name };
       const prefix = this.names.find((candidate) => name.startsWith(candidate));
-      if (prefix) return { price: this.prices[prefix]!, known: true, name: prefix };
+      if (prefix) return { price: this.prices.get(prefix)!, known: true, name: prefix };
     }
     return { price: this.unknown, known: false };
   }

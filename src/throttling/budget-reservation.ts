@@ -1,5 +1,4 @@
-import { estimateTokens, estimateValueTokens, readUsage, type LlmUsage } from '../llm/llm-usage';
-import { responseText } from '../llm/llm-response';
+import { estimateValueTokens, type LlmUsage } from '../llm/llm-usage';
 import type { PriceTable } from '../llm/llm-pricing';
 
 type Json = Record<string, unknown>;
@@ -52,36 +51,4 @@ export function reserveFor(
     tokens: promptTokens + maxTokens,
     usd: pricing.cost(model, usage),
   };
-}
-
-/** The real cost of a response: its reported usage, or an estimate from its text. */
-export function actualCost(
-  response: unknown,
-  reservation: Reservation,
-  pricing: PriceTable,
-): { tokens: number; usd: number } {
-  // An interceptor outside the handler may have turned the response into its JSON text
-  // (@CacheLLM sends the stored body as is): read the usage from the parsed text.
-  if (typeof response === 'string') response = parseJson(response) ?? response;
-  const usage = readUsage(response) ?? {
-    inputTokens: reservation.promptTokens,
-    cachedInputTokens: 0,
-    outputTokens: estimateTokens(responseText(response)),
-    estimated: true,
-  };
-  const model =
-    isObject(response) && typeof response.model === 'string' ? response.model : reservation.model;
-  return {
-    tokens: usage.inputTokens + usage.cachedInputTokens + usage.outputTokens,
-    usd: pricing.cost(model, usage),
-  };
-}
-
-function parseJson(text: string): unknown {
-  if (!text.startsWith('{')) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

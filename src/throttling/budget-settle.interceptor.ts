@@ -4,28 +4,31 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import {
   catchError,
   concatWith,
   defer,
   from,
   ignoreElements,
+  map,
   mergeMap,
   type Observable,
-  tap,
   throwError,
 } from 'rxjs';
-import type { BudgetLeases } from './budget-leases';
-import { BUDGET_LEASES } from './throttling.internal-constants';
+import type { BudgetLeases, LateCharge } from './budget-leases';
+import { BUDGET_LEASES, CACHE_REFUND, LATE_CHARGE } from './throttling.internal-constants';
+import { isAsyncIterable, UsageMeter } from './usage-meter';
 
 /**
- * Settles the budget reservations the guard made, after the handler: to the response's real
- * usage (or an estimate from its text when it reports none), or to nothing when the handler
- * throws, before the response is sent (one more store call on budget routes). A request that
- * never gets here (the process dies, the handler hangs) gets its reservation back when the
- * lease expires. For a streamed (Observable) response, the last emitted value settles it
- * (streams report usage last).
+ * Settles the budget reservations the guard made, after the handler, to what the response
+ * really used (`UsageMeter`: reported usage, else an estimate from the produced text), or to
+ * nothing when the handler throws before producing anything. Every response shape: a value,
+ * an Observable (every emission is metered, so an `@Sse()` stream or a chunked Observable
+ * settles from its final usage chunk or its streamed text), an AsyncIterable or SDK stream
+ * object (wrapped: metered as it is read, settled when it ends, fails or is abandoned). A
+ * request that never gets here (the process dies, nobody reads the stream) gets its
+ * reservation back when the lease expires.
  *
  * Applied by `@LLMThrottle()` to its routes only (no dependencies: the guard leaves the
  * settling function on the request), so other routes of the app do not pay for an
@@ -38,18 +41,73 @@ import { BUDGET_LEASES } from './throttling.internal-constants';
 export class BudgetSettleInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const req = context.switchToHttp().getRequest<Request & { [BUDGET_LEASES]?: BudgetLeases }>();
-    const leases = req[BUDGET_LEASES];
-    if (!leases) return next.handle();
-    let last: unknown;
+    const http = context.switchToHttp();
+    const req = http.getRequest<
+      Request & {
+        [BUDGET_LEASES]?: BudgetLeases;
+        [LATE_CHARGE]?: LateCharge;
+        [CACHE_REFUND]?: () => Promise<void>;
+      }
+    >();
+    const late = req[LATE_CHARGE];
+    const refund = req[CACHE_REFUND];
+    const budgets = req[BUDGET_LEASES];
+    if (!late && !refund && !budgets) return next.handle();
+    let done = false;
+    const leases = {
+      settle: (usage: UsageMeter | undefined): Promise<void> => {
+        if (done) return Promise.resolve();
+        done = true;
+        const status = http.getResponse<Response>().getHeader('X-Cache');
+        const fromCache = status === 'COALESCED' || status === 'HIT';
+        // Admitted free as COALESCED: charged only if it called upstream itself after all.
+        if (late) return usage && !fromCache ? late(usage) : Promise.resolve();
+        // Charged, but another call answered it: everything goes back.
+        if (refund && fromCache) return refund();
+        return budgets ? budgets.settle(usage) : Promise.resolve();
+      },
+    };
+    const meter = new UsageMeter();
+    let streaming = false;
     // Nest sends a response when the handler's Observable completes, so settling before
     // completion makes the caller's next request see the real usage.
     return next.handle().pipe(
-      tap((value) => (last = value)),
+      map((value) => {
+        if (!isAsyncIterable(value)) {
+          meter.add(value);
+          return value;
+        }
+        streaming = true;
+        return metered(value, meter, () => leases.settle(meter));
+      }),
       catchError((error: unknown) =>
-        from(leases.settle(undefined)).pipe(mergeMap(() => throwError(() => error))),
+        from(leases.settle(meter.produced ? meter : undefined)).pipe(
+          mergeMap(() => throwError(() => error)),
+        ),
       ),
-      concatWith(defer(() => from(leases.settle(last))).pipe(ignoreElements())),
+      concatWith(
+        defer(() => (streaming ? from([]) : from(leases.settle(meter)))).pipe(ignoreElements()),
+      ),
     );
   }
+}
+
+/** The stream, read through the meter; settles once when it ends, fails or its reader stops. */
+function metered(
+  source: AsyncIterable<unknown>,
+  meter: UsageMeter,
+  settle: () => Promise<void>,
+): AsyncIterable<unknown> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const chunk of source) {
+          meter.add(chunk);
+          yield chunk;
+        }
+      } finally {
+        await settle();
+      }
+    },
+  };
 }

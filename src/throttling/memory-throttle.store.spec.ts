@@ -1,4 +1,5 @@
 import { MemoryThrottleStore } from './memory-throttle.store';
+import { MAX_ENTRIES } from './sliding-log.lua';
 
 const check = (key: string, cost = 1, limit = 10, periodMs = 1000) => ({
   key,
@@ -7,19 +8,24 @@ const check = (key: string, cost = 1, limit = 10, periodMs = 1000) => ({
   cost,
 });
 
-describe('MemoryThrottleStore (GCRA)', () => {
+describe('MemoryThrottleStore (sliding log)', () => {
   let now = 1_000_000;
   const clock = () => now;
 
-  it('allows a burst of the whole limit, then one unit per period / limit', () => {
+  it('admits the limit, then nothing until the oldest admission leaves: retryAfterMs is exact', () => {
     const store = new MemoryThrottleStore(100, clock);
-    for (let i = 0; i < 10; i++) expect(store.consumeSync([check('k')]).allowed).toBe(true);
-    const rejected = store.consumeSync([check('k')]);
-    expect(rejected.allowed).toBe(false);
-    expect(rejected.results[0]).toMatchObject({ remaining: 0, retryAfterMs: 100, passed: false });
-    now += 100;
-    expect(store.consumeSync([check('k')]).allowed).toBe(true);
-    expect(store.consumeSync([check('k')]).allowed).toBe(false);
+    const c = check('exact', 1, 3, 2000);
+    for (let i = 0; i < 3; i++) {
+      store.consumeSync([c]);
+      now += 200;
+    }
+    const rejected = store.consumeSync([c]);
+    expect(rejected.results[0]).toMatchObject({ remaining: 0, retryAfterMs: 1400, passed: false });
+    now += 1399;
+    expect(store.consumeSync([c]).allowed).toBe(false);
+    now += 1;
+    expect(store.consumeSync([c]).allowed).toBe(true);
+    expect(store.consumeSync([c]).allowed).toBe(false);
   });
 
   it('spends nothing when one of several checks rejects', () => {
@@ -31,23 +37,68 @@ describe('MemoryThrottleStore (GCRA)', () => {
     expect(store.consumeSync([check('big', 10)]).allowed).toBe(true);
   });
 
-  it('refunds an expired lease and settles a live one to the actual amount', () => {
+  it('answers Infinity for a cost larger than the whole limit', () => {
+    const store = new MemoryThrottleStore(100, clock);
+    expect(store.consumeSync([check('huge', 11)]).results[0]!.retryAfterMs).toBe(Infinity);
+  });
+
+  it('blocks a rejected tracker for blockMs, then starts afresh', () => {
+    const store = new MemoryThrottleStore(100, clock);
+    const blocking = { ...check('blk', 1, 2, 1000), blockMs: 5000 };
+    store.consumeSync([blocking]);
+    store.consumeSync([blocking]);
+    expect(store.consumeSync([blocking]).results[0]).toMatchObject({ retryAfterMs: 5000 });
+    now += 4999;
+    expect(store.consumeSync([blocking]).results[0]).toMatchObject({ retryAfterMs: 1 });
+    now += 1;
+    expect(store.consumeSync([blocking]).results[0]).toMatchObject({ passed: true, remaining: 1 });
+  });
+
+  it('refunds an expired lease and settles a live one to the actual amount', async () => {
     const store = new MemoryThrottleStore(100, clock);
     const leased = { ...check('b', 8), lease: { id: 'l1', ttlMs: 50 } };
     expect(store.consumeSync([leased]).allowed).toBe(true);
     expect(store.consumeSync([check('b', 5)]).allowed).toBe(false);
-    now += 50; // lease expired: its 8 units come back (refill alone would give 0.5)
+    now += 50; // lease expired: its 8 units come back
     expect(store.consumeSync([check('b', 5)]).allowed).toBe(true);
-    return store
-      .settle([{ key: 'b', limit: 10, periodMs: 1000, reserved: 8, actual: 3, leaseId: 'l1' }])
-      .then(() => {
-        // The lease was already refunded, so the settlement charges the actual 3 in full.
-        expect(store.consumeSync([check('b', 3)]).allowed).toBe(false);
-        expect(store.consumeSync([check('b', 2)]).allowed).toBe(true);
-      });
+    await store.settle([
+      { key: 'b', limit: 10, periodMs: 1000, reserved: 8, actual: 3, leaseId: 'l1' },
+    ]);
+    // The lease was already refunded, so the settlement charges the actual 3 in full.
+    expect(store.consumeSync([check('b', 3)]).allowed).toBe(false);
+    expect(store.consumeSync([check('b', 2)]).allowed).toBe(true);
+    const live = { ...check('c', 8), lease: { id: 'l2', ttlMs: 500 } };
+    const at = store.consumeSync([live]).results[0]!.atMs;
+    await store.settle([
+      {
+        key: 'c',
+        limit: 10,
+        periodMs: 1000,
+        reserved: 8,
+        actual: 2,
+        leaseId: 'l2',
+        admittedAtMs: at,
+      },
+    ]);
+    expect(store.consumeSync([check('c', 8)]).allowed).toBe(true);
+    expect(store.consumeSync([check('c', 1)]).allowed).toBe(false);
   });
 
-  it('keeps at most maxKeys entries and forgets entries once they are fully replenished', () => {
+  it(`keeps at most ${MAX_ENTRIES + 1} entries per key and still never admits more than the limit`, () => {
+    const store = new MemoryThrottleStore(100, clock);
+    const admitted: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      now += 1;
+      if (store.consumeSync([check('many', 1, 100, 1000)]).allowed) admitted.push(now);
+    }
+    const log = (store as unknown as { logs: Map<string, { t: number[] }> }).logs.get('many')!;
+    expect(log.t.length).toBeLessThanOrEqual(MAX_ENTRIES + 1);
+    for (let i = 0; i + 100 < admitted.length; i++)
+      expect(admitted[i + 100]! - admitted[i]!).toBeGreaterThanOrEqual(1000);
+    expect(admitted.length).toBeGreaterThan(400);
+  });
+
+  it('keeps at most maxKeys logs and forgets logs once they are empty', () => {
     const store = new MemoryThrottleStore(50, clock);
     for (let i = 0; i < 500; i++) store.consumeSync([check(`k${i}`)]);
     expect(store.size).toBe(50);

@@ -3,37 +3,42 @@ import {
   incrementAsThrottlerStorage,
   type ThrottlerStorageRecord,
 } from './throttler-storage.adapter';
-import {
-  leaseKeyOf,
-  type CheckResult,
-  type ConsumeResult,
-  type SettleItem,
-  type ThrottleCheck,
-  type ThrottleStore,
+import { MAX_ENTRIES } from './sliding-log.lua';
+import type {
+  CheckResult,
+  ConsumeResult,
+  SettleItem,
+  ThrottleCheck,
+  ThrottleStore,
 } from './throttle-store.interface';
 
-/** Float tolerance (ms), as in the Lua script: 7 x (3600000 / 7) is not over 3600000. */
-const EPS = 0.001;
+/** One key's log: admission times (ms, oldest first) and amounts; `expiresAt` drops it. */
+interface Log {
+  block: number;
+  t: number[];
+  a: number[];
+  expiresAt: number;
+}
 
 interface Lease {
   key: string;
   amount: number;
-  intervalMs: number;
+  at: number;
+  periodMs: number;
   expiresAt: number;
 }
 
 /**
- * The embedded store: the same GCRA as the Redis script, in this process. No timers: a TAT in
- * the past equals no entry, so a few stale entries are dropped on every call, and past
- * `maxKeys` the least recently updated entry goes. Leases are swept the same way, in
- * expiry order (they all share one lease TTL).
+ * The embedded store: the same sliding log as the Redis script (sliding-log.lua.ts), step for
+ * step, in this process. No timers: a few stale logs are dropped on every call, and past
+ * `maxKeys` the least recently written log goes. Leases are swept the same way.
  *
  * @example
  * const store = new MemoryThrottleStore(10_000);
  * await store.consume([{ key: 'rl:{t}:llm', limit: 20, periodMs: 60_000, cost: 1 }]);
  */
 export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
-  private readonly tats = new Map<string, number>();
+  private readonly logs = new Map<string, Log>();
   private readonly leases = new Map<string, Lease>();
 
   constructor(
@@ -41,17 +46,22 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Entries held (for tests of the memory bound). */
+  /** Logs held (for tests of the memory bound). */
   get size(): number {
-    return this.tats.size;
+    return this.logs.size;
   }
 
   /**
    * `@nestjs/throttler`'s storage contract, so this store can back a plain `ThrottlerModule`.
-   * `ttl` is in ms (as `@nestjs/throttler` passes it); `timeToExpire` comes back in seconds.
+   * `ttl` and `blockDuration` in ms (as `@nestjs/throttler` passes them); times come back in seconds.
    */
-  increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
-    return incrementAsThrottlerStorage(this, key, ttl, limit, 'rl:nest:');
+  increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration = 0,
+  ): Promise<ThrottlerStorageRecord> {
+    return incrementAsThrottlerStorage(this, key, ttl, limit, blockDuration, 'rl:nest:');
   }
 
   consume(checks: ThrottleCheck[]): Promise<ConsumeResult> {
@@ -62,28 +72,34 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
   consumeSync(checks: ThrottleCheck[]): ConsumeResult {
     const now = this.now();
     this.sweep(now);
-    const tats = checks.map((c) => Math.max(this.tats.get(c.key) ?? 0, now));
-    const news = checks.map((c, i) => tats[i]! + (c.cost * c.periodMs) / c.limit);
-    const allowed = checks.every((c, i) => news[i]! - now <= c.periodMs + EPS);
+    const logs = checks.map((c) => this.load(c.key, c.periodMs, now));
+    const retries = checks.map((c, i) => retryOf(logs[i]!, c, now));
+    const allowed = retries.every((r) => r === 0);
     const results = checks.map((c, i): CheckResult => {
-      const interval = c.periodMs / c.limit;
-      const tat = allowed ? news[i]! : tats[i]!;
+      const log = logs[i]!;
+      let retry = retries[i]!;
       if (allowed) {
-        this.write(c.key, tat, now);
+        add(log, c.cost, now, c.periodMs);
         if (c.lease)
-          this.leases.set(`${leaseKeyOf(c.key)}|${c.lease.id}:${c.cost}`, {
+          this.leases.set(`${c.key}|${c.lease.id}`, {
             key: c.key,
             amount: c.cost,
-            intervalMs: interval,
+            at: now,
+            periodMs: c.periodMs,
             expiresAt: now + c.lease.ttlMs,
           });
+      } else if (retry !== 0 && c.blockMs && log.block <= now) {
+        log.block = now + c.blockMs;
+        retry = c.blockMs;
       }
-      const over = news[i]! - now - c.periodMs;
+      this.save(c.key, log, c.periodMs, now);
+      const reset = log.t.length > 0 ? Math.ceil(log.t[0]! + c.periodMs - now) : 0;
       return {
-        remaining: Math.max(0, Math.floor((c.periodMs + EPS - (tat - now)) / interval)),
-        resetMs: Math.ceil(tat - now),
-        retryAfterMs: over > EPS ? Math.ceil(over) : 0,
-        passed: over <= EPS,
+        remaining: log.block > now ? 0 : Math.max(0, c.limit - sum(log)),
+        resetMs: reset,
+        retryAfterMs: retry,
+        passed: retry === 0,
+        atMs: now,
       };
     });
     return { allowed, results };
@@ -93,38 +109,133 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
     const now = this.now();
     this.sweep(now);
     for (const item of items) {
-      let delta = item.actual - item.reserved;
-      if (item.leaseId !== undefined) {
-        const id = `${leaseKeyOf(item.key)}|${item.leaseId}:${item.reserved}`;
-        if (!this.leases.delete(id)) delta = item.actual;
+      const log = this.load(item.key, item.periodMs, now);
+      const { reserved, actual, periodMs } = item;
+      if (item.leaseId === undefined) {
+        let at = item.admittedAtMs ?? 0;
+        if (at === 0 && log.t.length > 0) at = log.t[log.t.length - 1]!;
+        if (actual > reserved) add(log, actual - reserved, now, periodMs);
+        else refund(log, at, reserved - actual, periodMs, now);
+      } else {
+        const id = `${item.key}|${item.leaseId}`;
+        const lease = this.leases.get(id);
+        if (lease && lease.expiresAt > now) {
+          this.leases.delete(id);
+          const at = lease.at;
+          if (at > now - periodMs) {
+            refund(log, at, reserved, periodMs, now);
+            const j = log.t.findIndex((t) => t >= at);
+            if (j >= 0) log.a[j]! += actual;
+            else add(log, actual, now, periodMs);
+          } else if (actual > reserved) add(log, actual - reserved, now, periodMs);
+        } else {
+          if (lease) this.expire(id, lease, now);
+          add(log, actual, now, periodMs);
+        }
       }
-      const tat =
-        Math.max(this.tats.get(item.key) ?? 0, now) + (delta * item.periodMs) / item.limit;
-      this.write(item.key, tat, now);
+      this.save(item.key, log, periodMs, now);
     }
     return Promise.resolve();
   }
 
-  private write(key: string, tat: number, now: number): void {
-    this.tats.delete(key);
-    if (tat <= now) return;
-    this.tats.set(key, tat);
-    if (this.tats.size > this.maxKeys) this.tats.delete(this.tats.keys().next().value!);
+  private load(key: string, periodMs: number, now: number): Log {
+    const log = this.logs.get(key);
+    if (!log) return { block: 0, t: [], a: [], expiresAt: 0 };
+    if (log.block > 0 && log.block <= now) return { block: 0, t: [], a: [], expiresAt: 0 };
+    let drop = 0;
+    while (drop < log.t.length && log.t[drop]! <= now - periodMs) drop++;
+    if (drop > 0) {
+      log.t.splice(0, drop);
+      log.a.splice(0, drop);
+    }
+    return log;
+  }
+
+  private save(key: string, log: Log, periodMs: number, now: number): void {
+    const n = log.t.length;
+    let expires = log.block;
+    if (n > 0 && log.t[n - 1]! + periodMs > expires) expires = log.t[n - 1]! + periodMs;
+    this.logs.delete(key);
+    if (expires <= now) return;
+    log.expiresAt = expires;
+    this.logs.set(key, log);
+    if (this.logs.size > this.maxKeys) this.logs.delete(this.logs.keys().next().value!);
+  }
+
+  private expire(id: string, lease: Lease, now: number): void {
+    this.leases.delete(id);
+    const log = this.logs.get(lease.key);
+    if (log) refund(log, lease.at, lease.amount, lease.periodMs, now);
   }
 
   private sweep(now: number): void {
+    // Leases share one TTL per module, so insertion order is expiry order.
     for (const [id, lease] of this.leases) {
       if (lease.expiresAt > now) break;
-      this.leases.delete(id);
-      const tat = this.tats.get(lease.key);
-      if (tat !== undefined) this.write(lease.key, tat - lease.amount * lease.intervalMs, now);
-    }
-    // Drop up to two stale entries from the least recently written end.
-    let n = 0;
-    for (const [key, tat] of this.tats) {
-      if (n++ >= 2 || tat > now) break;
-      this.tats.delete(key);
+      this.expire(id, lease, now);
     }
     if (this.leases.size > this.maxKeys) this.leases.delete(this.leases.keys().next().value!);
+    // Drop up to two stale logs from the least recently written end.
+    let n = 0;
+    for (const [key, log] of this.logs) {
+      if (n++ >= 2 || log.expiresAt > now) break;
+      this.logs.delete(key);
+    }
+  }
+}
+
+const sum = (log: Log): number => {
+  let u = 0;
+  for (const a of log.a) u += a;
+  return u;
+};
+
+/** 0 when `c` fits now, else the wait until it does (Infinity: never). */
+function retryOf(log: Log, c: ThrottleCheck, now: number): number {
+  if (log.block > now) return log.block - now;
+  if (c.cost > c.limit) return Infinity;
+  const need = sum(log) + c.cost - c.limit;
+  if (need <= 0) return 0;
+  let freed = 0;
+  for (let j = 0; j < log.t.length; j++) {
+    freed += log.a[j]!;
+    if (freed >= need) return Math.ceil(log.t[j]! + c.periodMs - now);
+  }
+  return Infinity;
+}
+
+function add(log: Log, amount: number, now: number, periodMs: number): void {
+  if (amount <= 0) return;
+  const n = log.t.length;
+  const w = periodMs / MAX_ENTRIES;
+  if (n > 0 && (log.t[n - 1]! >= now || Math.floor(log.t[n - 1]! / w) === Math.floor(now / w))) {
+    log.a[n - 1]! += amount;
+    if (now > log.t[n - 1]!) log.t[n - 1] = now;
+    return;
+  }
+  log.t.push(now);
+  log.a.push(amount);
+  if (n + 1 > MAX_ENTRIES + 1) {
+    let best = 0;
+    let gap = Infinity;
+    for (let i = 0; i < n; i++)
+      if (log.t[i + 1]! - log.t[i]! < gap) {
+        best = i;
+        gap = log.t[i + 1]! - log.t[i]!;
+      }
+    log.a[best + 1]! += log.a[best]!;
+    log.t.splice(best, 1);
+    log.a.splice(best, 1);
+  }
+}
+
+function refund(log: Log, at: number, amount: number, periodMs: number, now: number): void {
+  if (at <= now - periodMs) return;
+  const i = log.t.findIndex((t) => t >= at);
+  if (i < 0) return;
+  log.a[i]! -= amount;
+  if (log.a[i]! <= 0) {
+    log.t.splice(i, 1);
+    log.a.splice(i, 1);
   }
 }

@@ -52,3 +52,37 @@ export function rateLimitingUnavailable(res: Response): HttpException {
     HttpStatus.SERVICE_UNAVAILABLE,
   );
 }
+
+/**
+ * The 413 of a request whose own reservation is larger than a whole budget: no wait would let
+ * it through, so it gets no `Retry-After`.
+ */
+export function neverFits(
+  res: Response,
+  budget: { name: string; kind: 'tokens' | 'usd'; limit: number; periodMs: number },
+  reserved: number,
+): HttpException {
+  res.setHeader('Content-Type', 'application/problem+json');
+  const unit = budget.kind === 'usd' ? 'micro-USD' : 'tokens';
+  return new HttpException(
+    {
+      type: 'about:blank',
+      title: 'Content Too Large',
+      status: 413,
+      detail:
+        `This request reserves ${reserved} ${unit} but the budget "${budget.name}" allows ` +
+        `${budget.limit} per ${Math.ceil(budget.periodMs / 1000)} s: it can never fit. ` +
+        'Send a shorter prompt or a smaller max_tokens.',
+      policies: [
+        {
+          name: budget.name,
+          kind: budget.kind,
+          limit: budget.limit,
+          windowSeconds: Math.ceil(budget.periodMs / 1000),
+        },
+      ],
+      reserved,
+    },
+    HttpStatus.PAYLOAD_TOO_LARGE,
+  );
+}

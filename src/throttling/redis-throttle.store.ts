@@ -5,7 +5,7 @@ import {
 } from './throttler-storage.adapter';
 import { RedisScript, type RedisScriptReply } from '../redis/redis-script';
 import type { RedisConnection } from '../redis/redis.types';
-import { CONSUME_LUA, SETTLE_LUA } from './gcra.lua';
+import { CONSUME_LUA, SETTLE_LUA } from './sliding-log.lua';
 import {
   leaseKeyOf,
   leaseMember,
@@ -34,7 +34,7 @@ function groupByTag(keys: string[]): number[][] {
 }
 
 /**
- * GCRA in Redis: every check of a request in ONE EVALSHA, all or nothing. On a Cluster, checks
+ * The sliding-log limiter in Redis: every check of a request in ONE EVALSHA, all or nothing. On a Cluster, checks
  * whose keys carry different trackers live in different slots: they are evaluated one call
  * per tracker, and if a later call rejects, the earlier admissions are refunded.
  *
@@ -56,10 +56,15 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
 
   /**
    * `@nestjs/throttler`'s storage contract, so this store can back a plain `ThrottlerModule`.
-   * `ttl` is in ms (as `@nestjs/throttler` passes it); `timeToExpire` comes back in seconds.
+   * `ttl` and `blockDuration` in ms (as `@nestjs/throttler` passes them); times come back in seconds.
    */
-  increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
-    return incrementAsThrottlerStorage(this, key, ttl, limit, 'rl:nest:');
+  increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration = 0,
+  ): Promise<ThrottlerStorageRecord> {
+    return incrementAsThrottlerStorage(this, key, ttl, limit, blockDuration, 'rl:nest:');
   }
 
   async consume(checks: ThrottleCheck[]): Promise<ConsumeResult> {
@@ -82,13 +87,14 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
               reserved: c.cost,
               actual: 0,
               leaseId: c.lease?.id,
+              admittedAtMs: results[i]!.atMs,
             };
           }),
         );
         return {
           allowed: false,
           results: results.map(
-            (r) => r ?? { remaining: 0, resetMs: 0, retryAfterMs: 0, passed: true },
+            (r) => r ?? { remaining: 0, resetMs: 0, retryAfterMs: 0, passed: true, atMs: 0 },
           ),
         };
       }
@@ -111,7 +117,10 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
           String(item.periodMs),
           String(item.reserved),
           String(item.actual),
-          item.leaseId === undefined ? '' : leaseMember(item.leaseId, item.reserved),
+          item.leaseId === undefined
+            ? ''
+            : leaseMember(item.leaseId, item.reserved, item.admittedAtMs ?? 0),
+          String(item.admittedAtMs ?? 0),
         ]),
       );
     }
@@ -129,18 +138,23 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
         String(c.cost),
         c.lease?.id ?? '',
         c.lease ? String(c.lease.ttlMs) : '0',
+        c.blockMs ? String(c.blockMs) : '0',
       );
     }
     const reply = (await consumeScript.run(this.redis, keys, args)) as RedisScriptReply[];
     const n = (i: number): number => Number(reply[i]);
+    const atMs = n(1);
     const results: CheckResult[] = [];
-    for (let i = 0; i < checks.length; i++)
+    for (let i = 0; i < checks.length; i++) {
+      const retry = n(4 + i * 4);
       results.push({
-        remaining: n(1 + i * 4),
-        resetMs: n(2 + i * 4),
-        retryAfterMs: n(3 + i * 4),
-        passed: n(4 + i * 4) === 1,
+        remaining: n(2 + i * 4),
+        resetMs: n(3 + i * 4),
+        retryAfterMs: retry < 0 ? Infinity : retry,
+        passed: n(5 + i * 4) === 1,
+        atMs,
       });
+    }
     return {
       allowed: n(0) === 1,
       results,

@@ -126,4 +126,4 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 /** The price table of dollar budgets (shipped prices plus the `pricing` overrides). */
 export const priceTableOf = (options: ResolvedThrottlingOptions): PriceTable =>
-  new PriceTable(options.pricing);
+  new PriceTable(options.pricing, options.unknownModelPrice);

@@ -146,6 +146,12 @@ export interface ThrottlingModuleOptions {
   memoryMaxKeys?: number;
   /** Price overrides (USD per 1M tokens) for dollar budgets. @default {} */
   pricing?: Record<string, ModelPrice>;
+  /**
+   * Price (USD per 1M tokens) of a model neither the shipped table nor `pricing` names, for
+   * dollar budgets. Any name counts as a model name, `constructor` or `__proto__` included.
+   * @default { input: 1, output: 4 }
+   */
+  unknownModelPrice?: ModelPrice;
   /** How often stats counters are written to Redis (batched, off the request path). @default 1000 (ms) */
   statsFlushIntervalMs?: number;
 }

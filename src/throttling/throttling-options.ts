@@ -1,3 +1,4 @@
+import { DEFAULT_UNKNOWN_MODEL_PRICE, type ModelPrice } from '../llm/llm-pricing';
 import { THROTTLING_PRESETS } from './throttling.constants';
 import { optionMessages, ThrottlingOptionsError } from './throttling.errors';
 import type {
@@ -36,6 +37,7 @@ export interface ResolvedThrottlingOptions {
   keyPrefix: string;
   memoryMaxKeys: number;
   pricing: NonNullable<ThrottlingModuleOptions['pricing']>;
+  unknownModelPrice: ModelPrice;
   statsFlushIntervalMs: number;
 }
 
@@ -159,6 +161,21 @@ export function resolveThrottlingOptions(
     keyPrefix: options.keyPrefix ?? 'rl:',
     memoryMaxKeys: integer('memoryMaxKeys', options.memoryMaxKeys, 100_000, 1, 100_000_000),
     pricing: options.pricing ?? {},
+    unknownModelPrice:
+      checkPrice('unknownModelPrice', options.unknownModelPrice) ?? DEFAULT_UNKNOWN_MODEL_PRICE,
     statsFlushIntervalMs: positive('statsFlushIntervalMs', options.statsFlushIntervalMs, 1000),
   };
+}
+
+function checkPrice(field: string, price: ModelPrice | undefined): ModelPrice | undefined {
+  if (price === undefined) return undefined;
+  for (const part of ['input', 'output'] as const) {
+    const v = (price as Partial<ModelPrice> | null)?.[part];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new ThrottlingOptionsError(
+        'E_THROTTLE_NUMBER',
+        optionMessages.positive(`${field}.${part}`, v as number),
+      );
+  }
+  return price;
 }

@@ -12,21 +12,25 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
 import type { PriceTable } from '../llm/llm-pricing';
-import { actualCost, reserveFor } from './budget-reservation';
-import { rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
+import { reserveFor, type Reservation } from './budget-reservation';
+import type { UsageMeter } from './usage-meter';
+import { neverFits, rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
 import { hashedTracker, trackerValue } from './request-tracker';
 import { planRoute, priceTableOf, type RoutePlan } from './route-plan';
 import {
   BUDGET_LEASES,
+  CACHE_REFUND,
+  LATE_CHARGE,
   MICRO_USD,
   RESOLVED_THROTTLING_OPTIONS,
 } from './throttling.internal-constants';
 import type { ResolvedThrottlingOptions } from './throttling-options';
 import type { LimitReachedDetail, Tracker } from './throttling-options.interface';
-import { ThrottlingService, type PolicyCheck } from './throttling.service';
+import { ThrottlingService, type CheckStore, type PolicyCheck } from './throttling.service';
 import { ThrottlingStats } from './throttling-stats.service';
-import type { BudgetLeases } from './budget-leases';
+import type { BudgetLeases, LateCharge } from './budget-leases';
+import type { SettleItem } from './throttle-store.interface';
 
 interface Entry {
   name: string;
@@ -88,9 +92,12 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     const req = context.switchToHttp().getRequest<Request>();
     const res = context.switchToHttp().getResponse<Response>();
     const llm = plan.llm;
-    if (llm && !llm.countCacheHits && this.cacheProbe && (await this.cacheProbe.willHit(context))) {
-      // A cache hit calls no LLM: it consumes none of this route's limits or budgets.
-      return true;
+    let coalesced = false;
+    if (llm && !llm.countCacheHits && this.cacheProbe) {
+      // A cache hit calls no LLM: it consumes none of this route's limits or budgets; nor does a
+      // request answered by an identical call already in flight (X-Cache: COALESCED).
+      if (await this.cacheProbe.willHit(context)) return true;
+      coalesced = (await this.cacheProbe.willCoalesce?.(context)) ?? false;
     }
 
     const trackers = new Map<Tracker, string>();
@@ -127,6 +134,8 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     for (const b of llm?.budgets ?? []) {
       const cost =
         b.kind === 'tokens' ? reservation!.tokens : Math.ceil(reservation!.usd * MICRO_USD);
+      // More than the whole budget can never be admitted: say so instead of a 429 to retry.
+      if (cost > b.limit) throw neverFits(res, b, cost);
       const tracker = trackerFor(b.by);
       push(
         { name: b.name, kind: b.kind, tracker, windowMs: b.periodMs, limit: b.limit },
@@ -142,14 +151,25 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       );
     }
 
+    if (coalesced) {
+      // Free unless the leader fails and this request calls upstream itself: then it is charged
+      // what it used, when it ends (BudgetSettleInterceptor reads X-Cache).
+      (req as Request & { [LATE_CHARGE]?: LateCharge })[LATE_CHARGE] = (usage) =>
+        this.chargeLate(entries, checks, reservation, usage);
+      return true;
+    }
     const outcome = await this.throttling.consume(checks);
     if (outcome.unavailable) throw rateLimitingUnavailable(res);
     const headers: HeaderPolicy[] = [];
     entries.forEach((entry, i) => {
       const result = outcome.results[i];
       if (entry.kind === 'requests') {
-        if (outcome.stores[i] !== 'skipped') this.stats.recordPolicy(entry.name, outcome.allowed);
-        if (result)
+        // A policy is blamed only for its own verdict: a request another policy rejected was
+        // neither admitted nor rejected by this one.
+        if (outcome.stores[i] !== 'skipped' && (outcome.allowed || (result && !result.passed)))
+          this.stats.recordPolicy(entry.name, outcome.allowed);
+        // On a rejection the headers describe only the policies that rejected it.
+        if (result && (outcome.allowed || !result.passed))
           headers.push({
             name: entry.name,
             limit: entry.limit,
@@ -170,11 +190,16 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         outcome.results.map((r) => r ?? undefined),
       );
     if (reservation && llm) {
+      let settled = false;
       const leases: BudgetLeases = {
         reservation,
         stores: [],
         items: [],
-        settle: (response) => this.settleBudgets(leases, response),
+        settle: (usage) => {
+          if (settled) return Promise.resolve();
+          settled = true;
+          return this.settleBudgets(leases, usage);
+        },
       };
       entries.forEach((entry, i) => {
         if (entry.kind === 'requests') return;
@@ -187,20 +212,52 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
           periodMs: check.periodMs,
           reserved: check.cost,
           leaseId,
+          admittedAtMs: outcome.results[i]?.atMs,
         });
         leases.stores.push(outcome.stores[i]!);
       });
       (req as Request & { [BUDGET_LEASES]?: BudgetLeases })[BUDGET_LEASES] = leases;
     }
+    if (llm && !llm.countCacheHits && this.cacheProbe) {
+      // Charged as the leader of a burst, yet answered from another call (X-Cache: COALESCED or
+      // HIT): give everything back, as if it had been a hit from the start.
+      let refunded = false;
+      const refund = async (): Promise<void> => {
+        if (refunded) return;
+        refunded = true;
+        const items: SettleItem[] = [];
+        const stores: CheckStore[] = [];
+        entries.forEach((entry, i) => {
+          if (entry.kind !== 'requests' || outcome.stores[i] === 'skipped') return;
+          const check = checks[i]!;
+          items.push({
+            key: check.key,
+            limit: check.limit,
+            periodMs: check.periodMs,
+            reserved: 1,
+            actual: 0,
+            admittedAtMs: outcome.results[i]?.atMs,
+          });
+          stores.push(outcome.stores[i]!);
+        });
+        await this.throttling.settle(items, stores);
+        await (req as Request & { [BUDGET_LEASES]?: BudgetLeases })[BUDGET_LEASES]?.settle(
+          undefined,
+        );
+      };
+      (req as Request & { [CACHE_REFUND]?: () => Promise<void> })[CACHE_REFUND] = refund;
+      // When @CacheLLM runs outside BudgetSettleInterceptor, a COALESCED answer never reaches it.
+      res.once('finish', () => {
+        const status = res.getHeader('X-Cache');
+        if (status === 'COALESCED' || status === 'HIT') refund().catch(() => undefined);
+      });
+    }
     return true;
   }
 
   /** Settles a request's reservations to its response's real usage (BudgetSettleInterceptor). */
-  private async settleBudgets(leases: BudgetLeases, response: unknown): Promise<void> {
-    const cost =
-      response === undefined
-        ? { tokens: 0, usd: 0 }
-        : actualCost(response, leases.reservation, this.pricing);
+  private async settleBudgets(leases: BudgetLeases, usage: UsageMeter | undefined): Promise<void> {
+    const cost = usage ? usage.cost(leases.reservation, this.pricing) : { tokens: 0, usd: 0 };
     const items = leases.items.map((item) => {
       const actual = item.kind === 'tokens' ? cost.tokens : Math.ceil(cost.usd * MICRO_USD);
       this.stats.recordBudget(item.name, item.kind === 'tokens' ? cost.tokens : cost.usd, false);
@@ -211,9 +268,38 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         reserved: item.reserved,
         actual,
         leaseId: item.leaseId,
+        admittedAtMs: item.admittedAtMs,
       };
     });
     await this.throttling.settle(items, leases.stores);
+  }
+
+  /** Charges a request admitted as COALESCED that called upstream after all. */
+  private async chargeLate(
+    entries: Entry[],
+    checks: PolicyCheck[],
+    reservation: Reservation | undefined,
+    usage: UsageMeter,
+  ): Promise<void> {
+    const cost = reservation ? usage.cost(reservation, this.pricing) : { tokens: 0, usd: 0 };
+    const items = checks.map((check, i) => {
+      const kind = entries[i]!.kind;
+      const actual =
+        kind === 'requests' ? 1 : kind === 'tokens' ? cost.tokens : Math.ceil(cost.usd * MICRO_USD);
+      if (kind === 'requests') this.stats.recordPolicy(entries[i]!.name, true);
+      else
+        this.stats.recordBudget(
+          entries[i]!.name,
+          kind === 'tokens' ? cost.tokens : cost.usd,
+          false,
+        );
+      return { key: check.key, limit: check.limit, periodMs: check.periodMs, reserved: 0, actual };
+    });
+    const store: CheckStore = this.throttling.usesRedis ? 'redis' : 'memory';
+    await this.throttling.settle(
+      items,
+      items.map(() => store),
+    );
   }
 
   /** The raw tracker value of a request (hashed before use). Override to customise. */
