@@ -1,4 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import http from 'node:http';
 import OpenAI from 'openai';
 import { Stream } from 'openai/streaming';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -16,6 +17,28 @@ async function until(predicate: () => boolean, what: string, withinMs = 5_000): 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
   }
+}
+
+/**
+ * Sends a request and destroys its connection as soon as `ready()` holds, before any byte
+ * of the answer (node:http, so the socket really closes: fetch may keep it for reuse).
+ */
+async function abortEarly(
+  target: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  ready: () => boolean,
+): Promise<void> {
+  const req = http.request(target, { method: init.method, headers: init.headers, agent: false });
+  req.on('error', () => undefined);
+  let chunks = 0;
+  // Counts events, not bytes: Nest's SSE may flush its headers with a blank line.
+  req.on('response', (res) =>
+    res.on('data', (data) => (chunks += /data:/.test(String(data)) ? 1 : 0)),
+  );
+  req.end(init.body);
+  await until(ready, 'the upstream call');
+  expect(chunks).toBe(0);
+  req.destroy();
 }
 
 /** The text an OpenAI SSE body adds up to, parsed by the SDK itself. */
@@ -62,13 +85,16 @@ describe.each([
     messages: [{ role: 'user', content: prompt }],
     stream,
   });
-  const post = (shape: string, stream: boolean, signal?: AbortSignal) =>
-    fetch(`${url}/${shape}/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body(stream)),
-      signal,
-    });
+  const postInit = (shape: string, stream: boolean) =>
+    [
+      `${url}/${shape}/chat/completions`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body(stream)),
+      },
+    ] as const;
+  const post = (shape: string, stream: boolean) => fetch(...postInit(shape, stream));
   const read = async (res: Response) => ({
     status: res.status,
     cache: res.headers.get('x-cache'),
@@ -92,12 +118,13 @@ describe.each([
         expect(miss.type).toMatch(stream ? /^text\/event-stream/ : /^application\/json/);
         expect(hit.text).toBe(miss.text);
         const sdk = client(shape);
+        const messages = [{ role: 'user' as const, content: prompt }];
         const text = stream
           ? await sdkText(
-              await sdk.chat.completions.create({ ...body(true), stream: true } as never),
+              await sdk.chat.completions.create({ model: MODEL, messages, stream: true }),
             )
-          : (await sdk.chat.completions.create({ ...body(false), stream: false } as never))
-              .choices[0]?.message.content;
+          : (await sdk.chat.completions.create({ model: MODEL, messages })).choices[0]?.message
+              .content;
         expect(text).toBe(fakeAnswer(prompt));
         expect(fake.calls).toBe(1);
       },
@@ -120,11 +147,7 @@ describe.each([
 
     it(`answers the same request within waitTimeoutMs after a client aborted before the first chunk`, async () => {
       fake.latencyMs = 300;
-      const abort = new AbortController();
-      const first = post(shape, true, abort.signal).catch(() => undefined);
-      await until(() => fake.calls === 1, 'the upstream call');
-      abort.abort();
-      await first;
+      await abortEarly(...postInit(shape, true), () => fake.calls === 1);
       const started = Date.now();
       const again = await read(await post(shape, true));
       expect(Date.now() - started).toBeLessThan(WAIT_TIMEOUT_MS);
@@ -138,11 +161,9 @@ describe.each([
   });
 
   describe('@Sse() returning Observable<MessageEvent>', () => {
-    const sse = (accept?: string, signal?: AbortSignal) =>
-      fetch(`${url}/sse/chat/completions?model=${MODEL}&prompt=${encodeURIComponent(prompt)}`, {
-        headers: accept ? { accept } : {},
-        signal,
-      });
+    const sseUrl = () =>
+      `${url}/sse/chat/completions?model=${MODEL}&prompt=${encodeURIComponent(prompt)}`;
+    const sse = (accept?: string) => fetch(sseUrl(), { headers: accept ? { accept } : {} });
 
     it('records the events and replays them through Nest byte-identical; the SDK parses the replay', async () => {
       const miss = await sse('text/event-stream');
@@ -182,11 +203,11 @@ describe.each([
 
     it('answers the same request within waitTimeoutMs after a client aborted before the first chunk', async () => {
       fake.latencyMs = 300;
-      const abort = new AbortController();
-      const first = sse('text/event-stream', abort.signal).catch(() => undefined);
-      await until(() => fake.calls === 1, 'the upstream call');
-      abort.abort();
-      await first;
+      await abortEarly(
+        sseUrl(),
+        { method: 'GET', headers: { accept: 'text/event-stream' } },
+        () => fake.calls === 1,
+      );
       const started = Date.now();
       const again = await sse('text/event-stream');
       const text = await again.text();
@@ -222,11 +243,7 @@ describe.each([
 
     it('answers the same request within waitTimeoutMs after a client aborted before the first chunk', async () => {
       fake.latencyMs = 300;
-      const abort = new AbortController();
-      const first = post(shape, shape === 'res', abort.signal).catch(() => undefined);
-      await until(() => fake.calls === 1, 'the upstream call');
-      abort.abort();
-      await first;
+      await abortEarly(...postInit(shape, shape === 'res'), () => fake.calls === 1);
       const started = Date.now();
       const again = await post(shape, shape === 'res');
       await again.text();

@@ -12,11 +12,20 @@ import { modelOf } from './cache-entry.builder';
 import { type CacheRoute, cacheRoute, routeName } from './cache-route';
 import type { CacheLlmOptions } from './caching-options.interface';
 import { assembleCompletion, completionEvents } from './chat-stream.convert';
-import { isClientError, jsonBody, setHeader, sseFile, upstreamFailed } from './llm-cache.response';
+import {
+  isClientError,
+  jsonBody,
+  prepared,
+  setHeader,
+  sseFile,
+  takePrepared,
+  upstreamFailed,
+  watchClose,
+} from './llm-cache.response';
 import { LlmCacheProbeService, type RequestLookup } from './llm-cache.probe';
 import { LlmCacheService } from './llm-cache.service';
 import type { CacheOutcome } from './llm-cache.stats';
-import { FlightAbandonedError, type FlightLease } from './single-flight';
+import { type Flight, FlightAbandonedError, type FlightLease } from './single-flight';
 import { recordMessages, replayMessages } from './sse-route';
 import { eventData, handlerOutput, type HandlerOutput, recordSse, replaySse } from './sse-stream';
 
@@ -103,7 +112,10 @@ export class LlmCacheInterceptor implements NestInterceptor {
       : this.decide(call, lookup);
   }
 
-  private decide(call: Call, lookup: RequestLookup): Observable<unknown> | Promise<Observable<unknown>> {
+  private decide(
+    call: Call,
+    lookup: RequestLookup,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
     if (!lookup.entry) return this.miss(call, lookup);
     this.cache.record('hits', lookup.entry.model, call.name, lookup.entry);
     return this.answer(call, lookup.entry, 'HIT');
@@ -119,14 +131,19 @@ export class LlmCacheInterceptor implements NestInterceptor {
       // Refresh: call upstream and overwrite, without waiting on anyone.
       return this.run(call, lookup, { status: 'BYPASS', store: true, outcome: 'bypassed' });
     }
-    let flight;
+    let flight: Flight;
     try {
-      flight = await this.cache.flight.enter(hash);
+      flight = takePrepared(call.req) ?? (await this.cache.flight.enter(hash));
     } catch {
       return this.run(call, lookup, { status: 'BYPASS', store: false });
     }
     if ('lead' in flight)
-      return this.run(call, lookup, { lease: flight.lead, status: 'MISS', store: true, outcome: 'misses' });
+      return this.run(call, lookup, {
+        lease: flight.lead,
+        status: 'MISS',
+        store: true,
+        outcome: 'misses',
+      });
     try {
       const entry = await flight.follow;
       this.cache.record('coalesced', entry.model, call.name, entry);
@@ -141,6 +158,25 @@ export class LlmCacheInterceptor implements NestInterceptor {
   }
 
   /**
+   * Nest commits an `@Sse()` route's headers one macrotask after the interceptors are
+   * subscribed, before a Redis lookup or lock returns. For such routes `LlmCacheSseGuard`
+   * runs this first: the lookup, the flight, and a follower's wait, so that the interceptor
+   * decides (and sets `X-Cache`) without waiting on anything.
+   */
+  async prepare(context: ExecutionContext): Promise<void> {
+    const options = this.probe.routeOptions(context);
+    if (!options || context.getType() !== 'http' || !cacheRoute(context).sse) return;
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const lookup = await this.probe.lookup(req, options, true, routeName(context, req));
+    if (lookup.entry || lookup.bypass || lookup.hash === undefined) return;
+    const flight = await this.cache.flight.enter(lookup.hash);
+    if ('follow' in flight) await flight.follow.catch(() => undefined);
+    else watchClose(http.getResponse<Response>(), flight.lead);
+    prepared(req, flight);
+  }
+
+  /**
    * Runs the handler and answers with what it returned, in the request's content type;
    * stores it when `run.store` and it is cacheable, and settles the lease on every path.
    */
@@ -148,7 +184,8 @@ export class LlmCacheInterceptor implements NestInterceptor {
     const { req, res, options } = call;
     const { lease } = run;
     const started = Date.now();
-    let cancel: (() => void) | undefined;
+    // Stops reading the handler's stream once it is known (for a client gone before it started).
+    const reading: { cancel?: () => void } = {};
     let counted = false;
     // Counted once the handler ran: a request its pipes (or validation) rejected is no miss.
     const count = (error?: unknown): void => {
@@ -159,15 +196,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     const abandon = (): void => {
       void lease?.fail(new FlightAbandonedError()).catch(() => undefined);
     };
-    if (lease) {
-      // Whatever happens to the response (client gone before the first chunk, a stream
-      // Nest never started), the flight is settled once it is over.
-      res.once('close', () => {
-        if (lease.done) return;
-        cancel?.();
-        abandon();
-      });
-    }
+    if (lease) watchClose(res, lease, () => reading.cancel?.());
     const finish = (response: unknown, events?: RecordedEvent[]): CacheEntry | undefined => {
       const entry = this.cache.toEntry(req.body, response, Date.now() - started, {
         ttlMs: this.ttlMs(call, lookup),
@@ -240,12 +269,10 @@ export class LlmCacheInterceptor implements NestInterceptor {
       const entry = finish(output.value);
       if (!entry) return of(output.value);
       return of(
-        call.stream
-          ? sseFile(res, replaySse(completionEvents(entry.body)))
-          : jsonBody(res, entry),
+        call.stream ? sseFile(res, replaySse(completionEvents(entry.body))) : jsonBody(res, entry),
       );
     }
-    cancel = output.cancel;
+    reading.cancel = output.cancel;
     if (call.stream) {
       const recorded = recordSse(output.events, (events, clean) => {
         const completion = clean ? assembleCompletion(events) : undefined;

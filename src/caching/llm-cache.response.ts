@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import { StreamableFile } from '@nestjs/common';
 import type { CacheEntry } from './cache-entry';
+import { FlightAbandonedError, type Flight, type FlightLease } from './single-flight';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 // Set by Nest 12 on a request its pipes rejected (the handler did not run).
@@ -43,4 +44,32 @@ export function isClientError(error: unknown, req: Request): boolean {
 /** The upstream failed (5xx, 429, timeout, a network error): a stale entry may answer. */
 export function upstreamFailed(error: unknown, req: Request): boolean {
   return !isClientError(error, req);
+}
+
+const PREPARED = Symbol('nestjs-llm-kit:cache-flight');
+type WithFlight = Request & { [PREPARED]?: Flight };
+
+/** Leaves the flight entered before the interceptor ran (an `@Sse()` route's guard) on the request. */
+export function prepared(req: Request, flight: Flight): void {
+  (req as WithFlight)[PREPARED] = flight;
+}
+
+/** The flight `prepared` left, once. */
+export function takePrepared(req: Request): Flight | undefined {
+  const flight = (req as WithFlight)[PREPARED];
+  if (flight) delete (req as WithFlight)[PREPARED];
+  return flight;
+}
+
+/**
+ * Settles a leader's flight once its response is over, whatever happened to it (client gone
+ * before the first chunk, a stream Nest never started, a guard that answered): waiters then
+ * call upstream themselves instead of waiting on it.
+ */
+export function watchClose(res: Response, lease: FlightLease, onAbandon?: () => void): void {
+  res.once('close', () => {
+    if (lease.done) return;
+    onAbandon?.();
+    lease.fail(new FlightAbandonedError('the response ended first')).catch(() => undefined);
+  });
 }

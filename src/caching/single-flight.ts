@@ -186,9 +186,9 @@ export class SingleFlight {
     };
     // A handler that never answers: its lock would expire now anyway; free the key here too.
     const watchdog = setTimeout(() => {
-      lease.fail(new FlightAbandonedError('the leader did not answer within lockTtlMs')).catch(
-        () => undefined,
-      );
+      lease
+        .fail(new FlightAbandonedError('the leader did not answer within lockTtlMs'))
+        .catch(() => undefined);
     }, this.options.lockTtlMs);
     watchdog.unref();
     return lease;

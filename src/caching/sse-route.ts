@@ -15,7 +15,12 @@ export function recordMessage(message: unknown, atMs: number): RecordedEvent {
   const event = isObject(message) ? message : { data: message };
   const data = event.data;
   const recorded: RecordedEvent = {
-    data: data === undefined || data === null ? '' : typeof data === 'string' ? data : JSON.stringify(data),
+    data:
+      data === undefined || data === null
+        ? ''
+        : typeof data === 'string'
+          ? data
+          : JSON.stringify(data),
     atMs,
   };
   if (data === undefined || data === null) recorded.bare = true;
@@ -71,7 +76,9 @@ export function recordMessages(
       onEnd(events, clean);
     };
     // A handler that resolves to a stream (not an Observable itself): its events, flattened.
-    const flat$ = output$.pipe(mergeMap((value) => (isEventStream(value) ? from(value) : of(value))));
+    const flat$ = output$.pipe(
+      mergeMap((value) => (isEventStream(value) ? from(value) : of(value))),
+    );
     const subscription = flat$.subscribe({
       next: (value) => {
         events.push(recordMessage(value, Date.now() - started));

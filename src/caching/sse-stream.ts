@@ -114,9 +114,7 @@ export async function* replaySse(
 
 /** What a handler produced: a stream of events (with a way to stop reading it), or one value. */
 export type HandlerOutput =
-  | { events: AsyncIterable<unknown>; cancel(): void }
-  | { value: unknown }
-  | { bytes: unknown };
+  { events: AsyncIterable<unknown>; cancel(): void } | { value: unknown } | { bytes: unknown };
 
 /**
  * A value Nest sends as bytes (a `StreamableFile`, a Node or web stream, a Buffer): not an
