@@ -13,6 +13,8 @@ export const fakeAnswer = (prompt: string): string => `You said: ${prompt}. Noth
 export class FakeOpenAi {
   calls = 0;
   latencyMs = 0;
+  /** Line ending of the SSE answers (`\r\n` is as valid as `\n`, and one data field may span lines). */
+  eol: '\n' | '\r\n' = '\n';
   /** Answer the next calls with this HTTP status (an upstream outage). */
   failWith: number | undefined;
   private constructor(private readonly server: http.Server) {}
@@ -72,8 +74,17 @@ export class FakeOpenAi {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const send = (choices: unknown[], extra: object = {}): void => {
+      // Pretty-printed under CRLF: a data field over several lines, joined with "\n" by a parser.
+      const json = JSON.stringify(
+        { ...base, object: 'chat.completion.chunk', choices, ...extra },
+        null,
+        this.eol === '\n' ? undefined : 1,
+      );
       res.write(
-        `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...extra })}\n\n`,
+        `${json
+          .split('\n')
+          .map((line) => `data: ${line}`)
+          .join(this.eol)}${this.eol}${this.eol}`,
       );
     };
     for (const [i, word] of text.split(' ').entries()) {
@@ -81,6 +92,6 @@ export class FakeOpenAi {
       await delay(1);
     }
     send([{ index: 0, delta: {}, finish_reason: 'stop' }], { usage });
-    res.end('data: [DONE]\n\n');
+    res.end(`data: [DONE]${this.eol}${this.eol}`);
   }
 }
