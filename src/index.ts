@@ -126,3 +126,6 @@ export type {
   ThrottlingStatsSnapshot,
   SessionStatsSnapshot,
 } from './common/stats-shapes';
+// h13a: the @Sse() half of @CacheLLM, and the error of an unreachable @CacheApi upstream.
+export { LlmCacheSseGuard } from './caching/llm-cache-sse.guard';
+export { ApiUpstreamError } from './caching/caching.errors';

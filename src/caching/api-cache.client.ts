@@ -99,16 +99,14 @@ export class ApiCacheClient {
       Date.now() - cached.createdAt - ttlMs <= (options.staleIfErrorMs ?? 0);
     let response: Response;
     let text: string;
+    const signal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS);
     try {
-      response = await fetch(url, {
-        headers,
-        signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS),
-      });
+      response = await fetch(url, { headers, signal });
       // Read under the same deadline: a body that never ends is a failure too.
       text = response.status === 304 ? '' : await response.text();
     } catch (error) {
       if (staleOk()) return this.answer<T>(cached!, 'STALE');
-      throw new ApiUpstreamError(url, error);
+      throw new ApiUpstreamError(url, error, signal.aborted);
     }
     if (response.status >= 500 && staleOk()) return this.answer<T>(cached!, 'STALE');
     if (response.status === 304 && cached) {

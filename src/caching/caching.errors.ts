@@ -31,9 +31,8 @@ export class ApiUpstreamError extends Error {
   override readonly name = 'ApiUpstreamError';
   readonly host: string;
 
-  constructor(url: string, cause: unknown) {
+  constructor(url: string, cause: unknown, timedOut = false) {
     const host = hostOf(url);
-    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
     super(`Upstream ${host} ${timedOut ? 'did not answer in time' : 'is unreachable'}`, { cause });
     this.host = host;
   }

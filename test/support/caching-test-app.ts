@@ -23,6 +23,8 @@ import type { Request, Response } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { from } from 'rxjs';
 import {
+  ApiCacheClient,
+  CacheApi,
   CacheLLM,
   CachingModule,
   type CachingModuleOptions,
@@ -50,6 +52,8 @@ export class Hooks {
   during: () => Promise<void> = async () => undefined;
   /** `/flaky` throws this while set (an upstream outage). */
   failure: Error | undefined;
+  /** What `GET /api-proxy` fetches through `ApiCacheClient`. */
+  apiUrl = 'http://127.0.0.1:9/';
 }
 
 /** A validation pipe: a body without a string `prompt` is a 400 before the handler runs. */
@@ -90,6 +94,7 @@ class TestLlmController {
   constructor(
     private readonly calls: Calls,
     private readonly hooks: Hooks,
+    private readonly api: ApiCacheClient,
   ) {}
 
   @Post('hooked')
@@ -241,6 +246,13 @@ class TestLlmController {
     this.calls.count++;
     if (this.hooks.failure) throw this.hooks.failure;
     return completion(`${body.prompt} #${this.calls.count}`);
+  }
+
+  @Get('api-proxy')
+  @CacheApi({ ttlMs: 1, staleIfErrorMs: 60_000 })
+  async apiProxy() {
+    const answer = await this.api.get(this.hooks.apiUrl, { ttlMs: 0, timeoutMs: 1_000 });
+    return answer.body;
   }
 
   @Post('probed')
