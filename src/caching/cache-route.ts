@@ -3,7 +3,7 @@ import type { Request } from 'express';
 
 // Nest's metadata keys and param types (@Sse(), @Res(), @Next(), passthrough), the same in
 // Nest 11 and 12; written out because Nest 12 exports them from no path Nest 11 has.
-const SSE_METADATA = '__sse__';
+export const SSE_METADATA = '__sse__';
 const ROUTE_ARGS_METADATA = '__routeArguments__';
 const RESPONSE_PASSTHROUGH_METADATA = '__responsePassthrough__';
 const RESPONSE = 1;
@@ -51,6 +51,17 @@ export function cacheRoute(context: ExecutionContext): CacheRoute {
  * client input), the default key namespace and the route label of the stats.
  */
 export function routeName(context: ExecutionContext, req: Request): string {
+  const handler = context.getHandler();
+  const known = names.get(handler);
+  if (known?.method === req.method) return known.name;
+  const name = nameOf(context, req);
+  names.set(handler, { method: req.method, name });
+  return name;
+}
+
+const names = new WeakMap<object, { method: string; name: string }>();
+
+function nameOf(context: ExecutionContext, req: Request): string {
   const express = (req.route as { path?: unknown } | undefined)?.path;
   const fastify = (req as { routeOptions?: { url?: unknown } }).routeOptions?.url;
   const pattern =
