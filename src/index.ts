@@ -129,10 +129,10 @@ export type {
   SessionStatsSnapshot,
 } from './common/stats-shapes';
 
-// h11: sessions run on express-session; the kit's store is usable with plain express-session too
+// Sessions: the kit's express-session store, usable with plain express-session too
 export { RedisSessionStore } from './session/redis-session.store';
 export type { RedisSessionStoreOptions } from './session/redis-session.store';
-// h15: LLM calls made in services (provider SDK wrappers, AI SDK middleware, request context).
+// LLM calls made in services: provider SDK wrappers, AI SDK middleware, request context
 export { LlmCallsModule } from './llm-calls/llm-calls.module';
 export { LlmCallService } from './llm-calls/llm-call.service';
 export type { LlmCallSiteOptions } from './llm-calls/llm-call-site.interface';
@@ -146,3 +146,6 @@ export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper
 export { llmCallsMiddleware } from './llm-calls/ai-sdk.middleware';
 export { LlmBudgetExceededError, LlmCallIdentityError } from './llm-calls/llm-calls.errors';
 export type { CachedStreamOptions } from './llm-calls/cached-call';
+// Caching: the @Sse() half of @CacheLLM, and the error of an unreachable @CacheApi upstream
+export { LlmCacheSseGuard } from './caching/llm-cache-sse.guard';
+export { ApiUpstreamError } from './caching/caching.errors';

@@ -54,7 +54,9 @@ describe('CachingModule with its own Redis', () => {
   it('answers BYPASS to a corrupt entry, deletes it, and stores a good one on the next request', async () => {
     app = await startCachingTestApp({ keyPrefix: prefix, l1: { ttlMs: 0 } }, server.target);
     const body = { model: 'gpt-4o-mini', prompt: 'corrupt' };
-    const hash = app.get(LlmCacheService).keyOf(body, { scope: 'global' });
+    const hash = app
+      .get(LlmCacheService)
+      .keyOf(body, { scope: 'global', namespace: 'POST /global-scope' });
     const inspect = await inspectClient(server.target);
     try {
       await inspect.redis.set(`${prefix}:{${hash}}`, 'not an entry');

@@ -1,62 +1,71 @@
 import { BadGatewayException, Injectable } from '@nestjs/common';
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatCompletion, ChatCompletionChunk, GenerateRequest } from './chat-completion';
 import { LlmProvider } from './llm-provider';
 
-/** A real upstream: any OpenAI-compatible `/chat/completions` at `LLM_BASE_URL`. */
+/**
+ * A real upstream: any OpenAI-compatible `/chat/completions` at `LLM_BASE_URL`, called
+ * through the official `openai` SDK (its SSE parser, retries and errors).
+ */
 @Injectable()
 export class OpenAiCompatibleProvider extends LlmProvider {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly apiKey?: string,
-  ) {
+  private readonly client: OpenAI;
+
+  constructor(baseUrl: string, apiKey?: string, timeoutMs = 60_000) {
     super();
+    this.client = new OpenAI({
+      baseURL: baseUrl,
+      // Local OpenAI-compatible servers take no key; the SDK insists on one.
+      apiKey: apiKey ?? 'unused',
+      timeout: timeoutMs,
+      maxRetries: 1,
+    });
   }
 
   async complete(request: GenerateRequest): Promise<ChatCompletion> {
-    const response = await this.post({ ...this.body(request), stream: false });
-    return (await response.json()) as ChatCompletion;
-  }
-
-  async *stream(request: GenerateRequest): AsyncIterable<ChatCompletionChunk> {
-    const response = await this.post({
-      ...this.body(request),
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = event
-          .split('\n')
-          .filter((l) => l.startsWith('data:'))
-          .map((l) => l.slice(5).trim())
-          .join('');
-        if (data && data !== '[DONE]') yield JSON.parse(data) as ChatCompletionChunk;
-      }
+    this.calls++;
+    try {
+      const completion = await this.client.chat.completions.create({
+        ...this.params(request),
+        stream: false,
+      });
+      return completion as unknown as ChatCompletion;
+    } catch (error) {
+      throw upstreamError(error);
     }
   }
 
-  private body(request: GenerateRequest): Record<string, unknown> {
-    const { provider: _provider, stream: _stream, ...rest } = request;
-    return rest;
+  async *stream(request: GenerateRequest): AsyncIterable<ChatCompletionChunk> {
+    this.calls++;
+    let stream;
+    try {
+      stream = await this.client.chat.completions.create({
+        ...this.params(request),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+    } catch (error) {
+      throw upstreamError(error);
+    }
+    for await (const chunk of stream) yield chunk as unknown as ChatCompletionChunk;
   }
 
-  private async post(body: Record<string, unknown>): Promise<Response> {
-    this.calls++;
-    const response = await fetch(`${this.baseUrl.replace(/\/$/, '')}/chat/completions`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
-      },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new BadGatewayException(`Upstream LLM answered ${response.status}`);
-    return response;
+  private params(request: GenerateRequest) {
+    return {
+      model: request.model,
+      messages: request.messages as ChatCompletionMessageParam[],
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(request.max_tokens !== undefined ? { max_tokens: request.max_tokens } : {}),
+      ...(request.user !== undefined ? { user: request.user } : {}),
+    };
   }
+}
+
+/** An upstream failure as the 502 the sample's clients get (status only, never the prompt). */
+function upstreamError(error: unknown): BadGatewayException {
+  const status = error instanceof OpenAI.APIError ? error.status : undefined;
+  return new BadGatewayException(
+    status ? `Upstream LLM answered ${status}` : 'Upstream LLM unreachable',
+  );
 }

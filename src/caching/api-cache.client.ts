@@ -6,13 +6,15 @@ import { GLOBAL_PARTITION } from './cache-partition';
 import { LLM_CACHE_STORE } from './caching.constants';
 import type { CacheApiOptions } from './caching-options.interface';
 import type { TieredCacheStore } from './tiered-cache.store';
+import { ApiUpstreamError } from './caching.errors';
 
 export const DEFAULT_API_TTL_MS = 60_000;
 export const DEFAULT_API_STALE_TTL_MS = 86_400_000;
 export const DEFAULT_API_VARY: readonly string[] = ['accept', 'accept-language'];
+export const DEFAULT_API_TIMEOUT_MS = 5_000;
 
-/** How an `ApiCacheClient.get()` was answered. */
-export type ApiCacheStatus = 'HIT' | 'MISS' | 'REVALIDATED' | 'BYPASS';
+/** How an `ApiCacheClient.get()` was answered (`STALE`: the upstream failed, a stale entry answered). */
+export type ApiCacheStatus = 'HIT' | 'MISS' | 'REVALIDATED' | 'BYPASS' | 'STALE';
 
 /** An upstream answer, from the cache or the network. */
 export interface ApiCacheResponse<T = unknown> {
@@ -25,8 +27,16 @@ export interface ApiCacheResponse<T = unknown> {
 }
 
 /** Options of one outbound GET. */
-export interface ApiCacheGetOptions extends Pick<CacheApiOptions, 'ttlMs' | 'staleTtlMs' | 'vary'> {
+export interface ApiCacheGetOptions extends Pick<
+  CacheApiOptions,
+  'ttlMs' | 'staleTtlMs' | 'vary' | 'staleIfErrorMs'
+> {
   headers?: Record<string, string>;
+  /**
+   * Longest the upstream may take to answer (headers and body), in ms; then `ApiUpstreamError`.
+   * @default 5_000
+   */
+  timeoutMs?: number;
 }
 
 function parseBody(text: string, type: string | null): unknown {
@@ -43,7 +53,10 @@ function parseBody(text: string, type: string | null): unknown {
 /**
  * Outbound GETs through the cache (the seed's "GitHub API caching"): a fresh entry answers
  * at once; a stale one is revalidated with `If-None-Match` / `If-Modified-Since` and a 304
- * refreshes it; only 2xx answers are stored. Cache errors fall back to a plain fetch.
+ * refreshes it; only 2xx answers are stored. Cache errors fall back to a plain fetch. Each
+ * fetch has a deadline (`timeoutMs`); an unreachable or timed-out upstream throws
+ * `ApiUpstreamError` (a `@CacheApi` route answers it 502), unless `staleIfErrorMs` lets a
+ * stale entry answer (`STALE`, also for an upstream 5xx).
  *
  * @example
  * const repo = await apiCache.get<Repo>('https://api.github.com/repos/nestjs/nest', { ttlMs: 60_000 });
@@ -81,13 +94,26 @@ export class ApiCacheClient {
     if (cached?.etag) headers['if-none-match'] = cached.etag;
     else if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
     const started = Date.now();
-    const response = await fetch(url, { headers });
+    const staleOk = (): boolean =>
+      cached !== undefined &&
+      Date.now() - cached.createdAt - ttlMs <= (options.staleIfErrorMs ?? 0);
+    let response: Response;
+    let text: string;
+    const signal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_API_TIMEOUT_MS);
+    try {
+      response = await fetch(url, { headers, signal });
+      // Read under the same deadline: a body that never ends is a failure too.
+      text = response.status === 304 ? '' : await response.text();
+    } catch (error) {
+      if (staleOk()) return this.answer<T>(cached!, 'STALE');
+      throw new ApiUpstreamError(url, error, signal.aborted);
+    }
+    if (response.status >= 500 && staleOk()) return this.answer<T>(cached!, 'STALE');
     if (response.status === 304 && cached) {
       const refreshed = { ...cached, createdAt: Date.now(), expiresAt: this.expiry(options) };
       if (!broken) await this.save(hash, refreshed);
       return this.answer<T>(refreshed, 'REVALIDATED');
     }
-    const text = await response.text();
     const type = response.headers.get('content-type');
     const result: ApiCacheResponse<T> = {
       status: response.status,

@@ -1,14 +1,18 @@
 import {
   type CallHandler,
   type ExecutionContext,
+  HttpException,
+  HttpStatus,
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { from, lastValueFrom, type Observable, of } from 'rxjs';
+import { catchError, from, lastValueFrom, type Observable, of, throwError } from 'rxjs';
 import { digest } from '../redis/redis-keys';
-import type { CacheEntry } from './cache-entry';
+import { type CacheEntry, isFresh } from './cache-entry';
+import { ApiUpstreamError } from './caching.errors';
+import { setHeader, upstreamFailed } from './llm-cache.response';
 import { cacheKeyHash } from './cache-key';
 import { cachePartition } from './cache-partition';
 import { CACHE_API_METADATA } from './caching.constants';
@@ -18,10 +22,28 @@ import { LlmCacheService } from './llm-cache.service';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** The 502 of an unreachable upstream: problem+json naming its host (not its path or query). */
+function badGateway(res: Response, error: ApiUpstreamError): HttpException {
+  setHeader(res, 'Content-Type', 'application/problem+json');
+  return new HttpException(
+    {
+      type: 'about:blank',
+      title: 'Bad Gateway',
+      status: 502,
+      detail: error.message,
+      upstream: error.host,
+    },
+    HttpStatus.BAD_GATEWAY,
+  );
+}
+
 /**
  * The interceptor behind `@CacheApi()`: caches a GET route's JSON by URL and vary headers,
  * sends a strong `ETag`, and lets a client's matching `If-None-Match` get a 304 with no body
- * (Express's freshness check compares it with the ETag we set). Usually applied by `@CacheApi()`.
+ * (Express's freshness check compares it with the ETag we set). When the handler fails with
+ * the upstream (`ApiUpstreamError`, a 5xx), a stale entry within `staleIfErrorMs` answers
+ * (`X-Cache: STALE`); else an unreachable upstream is a 502 `application/problem+json` naming
+ * its host. Usually applied by `@CacheApi()`.
  *
  * @example
  * @Get('repos/:owner/:repo')
@@ -41,7 +63,8 @@ export class ApiCacheInterceptor implements NestInterceptor {
     );
     const req = context.switchToHttp().getRequest<Request>();
     const res = context.switchToHttp().getResponse<Response>();
-    if (!options || req.method !== 'GET' || !this.cache.options.enabled) return next.handle();
+    if (!options) return next.handle();
+    if (req.method !== 'GET' || !this.cache.options.enabled) return this.upstream(next, res);
     const partition = cachePartition(
       options.scope ?? 'global',
       req,
@@ -59,45 +82,68 @@ export class ApiCacheInterceptor implements NestInterceptor {
       this.cache.warn('read', hash, error);
       return this.bypass(next, res);
     }
-    if (cached) {
-      res.setHeader('X-Cache', 'HIT');
-      res.setHeader('Age', String(Math.floor((Date.now() - cached.createdAt) / 1000)));
-      return of(this.send(res, cached));
-    }
+    if (cached && isFresh(cached)) return of(this.send(res, cached, 'HIT'));
+    const stale = cached;
     res.setHeader('X-Cache', 'MISS');
+    const staleIfErrorMs = options.staleIfErrorMs ?? 0;
     return from(
-      lastValueFrom(next.handle(), { defaultValue: undefined }).then(async (result) => {
-        const body = JSON.stringify(result);
-        if (body === undefined || res.statusCode >= 300) return result;
-        const now = Date.now();
-        const entry: CacheEntry = {
-          body,
-          status: 200,
-          createdAt: now,
-          expiresAt: now + (options.ttlMs ?? DEFAULT_API_TTL_MS),
-          model: 'api',
-          usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, estimated: false },
-          latencyMs: 0,
-          costUsd: 0,
-          exact: true,
-          etag: `"${digest(body, 32)}"`,
-        };
-        await this.cache.store
-          .set(hash, entry)
-          .catch((error: unknown) => this.cache.warn('write', hash, error));
-        return this.send(res, entry);
-      }),
+      lastValueFrom(next.handle(), { defaultValue: undefined }).then(
+        async (result) => {
+          const body = JSON.stringify(result);
+          if (body === undefined || res.statusCode >= 300) return result;
+          const now = Date.now();
+          const entry: CacheEntry = {
+            body,
+            status: 200,
+            createdAt: now,
+            expiresAt: now + (options.ttlMs ?? DEFAULT_API_TTL_MS) + staleIfErrorMs,
+            ...(staleIfErrorMs > 0
+              ? { freshUntil: now + (options.ttlMs ?? DEFAULT_API_TTL_MS) }
+              : {}),
+            model: 'api',
+            usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, estimated: false },
+            latencyMs: 0,
+            costUsd: 0,
+            exact: true,
+            etag: `"${digest(body, 32)}"`,
+          };
+          await this.cache.store
+            .set(hash, entry)
+            .catch((error: unknown) => this.cache.warn('write', hash, error));
+          return this.send(res, entry);
+        },
+        (error: unknown) => {
+          if (stale && staleIfErrorMs > 0 && !res.headersSent && upstreamFailed(error, req))
+            return this.send(res, stale, 'STALE');
+          throw error instanceof ApiUpstreamError ? badGateway(res, error) : error;
+        },
+      ),
     );
   }
 
-  private send(res: Response, entry: CacheEntry): string {
-    if (entry.etag) res.setHeader('ETag', entry.etag);
-    res.setHeader('Content-Type', JSON_TYPE);
+  private send(res: Response, entry: CacheEntry, status?: 'HIT' | 'STALE'): string {
+    if (status) {
+      setHeader(res, 'X-Cache', status);
+      setHeader(res, 'Age', String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))));
+    }
+    if (entry.etag) setHeader(res, 'ETag', entry.etag);
+    setHeader(res, 'Content-Type', JSON_TYPE);
     return entry.body;
   }
 
   private bypass(next: CallHandler, res: Response): Observable<unknown> {
     res.setHeader('X-Cache', 'BYPASS');
-    return next.handle();
+    return this.upstream(next, res);
+  }
+
+  /** The handler's answer, with an unreachable upstream as a 502. */
+  private upstream(next: CallHandler, res: Response): Observable<unknown> {
+    return next
+      .handle()
+      .pipe(
+        catchError((error: unknown) =>
+          throwError(() => (error instanceof ApiUpstreamError ? badGateway(res, error) : error)),
+        ),
+      );
   }
 }

@@ -18,6 +18,8 @@ export interface EntryOptions {
   tags?: readonly string[];
   usage?: (response: unknown) => LlmUsage | undefined;
   events?: RecordedEvent[];
+  /** Keep the entry this long past its TTL, in ms, to answer upstream errors (STALE). */
+  staleIfErrorMs?: number;
 }
 
 /**
@@ -67,11 +69,13 @@ export function buildEntry(
   const model = modelOf(response) ?? modelOf(params) ?? 'unknown';
   const { known } = pricing.resolve(model);
   const now = Date.now();
+  const staleMs = options.staleIfErrorMs ?? 0;
   return {
     body,
     status: 200,
     createdAt: now,
-    expiresAt: now + options.ttlMs,
+    expiresAt: now + options.ttlMs + staleMs,
+    ...(staleMs > 0 ? { freshUntil: now + options.ttlMs } : {}),
     model,
     usage,
     latencyMs,

@@ -1,9 +1,18 @@
 import type { LlmUsage } from '../llm/llm-usage';
 
-/** One recorded SSE event: its `data` and when it came, in ms after the stream started. */
+/**
+ * One recorded SSE event: its `data`, when it came (ms after the stream started) and, for
+ * `@Sse()` routes, the other fields of Nest's `MessageEvent`.
+ */
 export interface RecordedEvent {
   data: string;
   atMs: number;
+  type?: string;
+  id?: string;
+  retry?: number;
+  comment?: string;
+  /** A `MessageEvent` without `data`. */
+  bare?: boolean;
 }
 
 /** A cached response and its savings ledger. Immutable once stored. */
@@ -13,8 +22,10 @@ export interface CacheEntry {
   status: number;
   /** When it was stored, ms since the epoch. */
   createdAt: number;
-  /** When it expires, ms since the epoch. */
+  /** When it expires, ms since the epoch (with `staleIfErrorMs`: when it may no longer be served on error). */
   expiresAt: number;
+  /** With `staleIfErrorMs`: when it stops being fresh (a miss, kept to answer upstream errors). */
+  freshUntil?: number;
   model: string;
   usage: LlmUsage;
   /** How long the upstream call took, in ms. */
@@ -30,6 +41,16 @@ export interface CacheEntry {
   etag?: string;
   /** `@CacheApi` entries: the upstream's Last-Modified. */
   lastModified?: string;
+}
+
+/**
+ * Whether an entry may answer a request (not only an upstream error).
+ *
+ * @example
+ * if (entry && isFresh(entry)) return entry.body;
+ */
+export function isFresh(entry: CacheEntry, now = Date.now()): boolean {
+  return (entry.freshUntil ?? entry.expiresAt) > now;
 }
 
 type Meta = Omit<CacheEntry, 'body' | 'events'> & { bodyLength: number; hasEvents: boolean };

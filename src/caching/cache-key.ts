@@ -3,12 +3,13 @@ import { digest } from '../redis/redis-keys';
 import { CacheKeyError } from './caching.errors';
 
 /**
- * Bumped whenever the canonical form changes, so old entries are never misread.
+ * Bumped whenever the canonical form changes, so old entries are never misread
+ * (v2: the key carries a namespace, by default the route).
  *
  * @example
- * CACHE_KEY_VERSION // 'v1'
+ * CACHE_KEY_VERSION // 'v2'
  */
-export const CACHE_KEY_VERSION = 'v1';
+export const CACHE_KEY_VERSION = 'v2';
 
 /** Nesting deeper than this cannot be a real LLM request; such parameters are not cached. */
 export const MAX_KEY_DEPTH = 64;
@@ -172,13 +173,22 @@ export function keyParams(
 }
 
 /**
- * SHA-256 (hex, always 64 characters) of the key version, the scope partition and the
- * canonical parameters (top-level fields filtered by `filter`, as `keyParams` does).
+ * SHA-256 (hex, always 64 characters) of the key version, the namespace (`@CacheLLM`: the
+ * route, e.g. `POST /llm/generate`, unless the route names one), the scope partition and
+ * the canonical parameters (top-level fields filtered by `filter`, as `keyParams` does).
  * Nothing of the prompt can be read back from it.
  *
  * @example
  * cacheKeyHash({ model: 'gpt-4o', prompt: 'Hi' }, 'global') // '3f9a...'
+ * cacheKeyHash(body, 'global', undefined, 'POST /translate') // another entry than /summarize's
  */
-export function cacheKeyHash(params: unknown, partition: string, filter?: KeyFieldFilter): string {
-  return digest(`${CACHE_KEY_VERSION}\n${partition}\n${canonicalJson(params, filter)}`);
+export function cacheKeyHash(
+  params: unknown,
+  partition: string,
+  filter?: KeyFieldFilter,
+  namespace = '',
+): string {
+  return digest(
+    `${CACHE_KEY_VERSION}\n${JSON.stringify(namespace)}\n${partition}\n${canonicalJson(params, filter)}`,
+  );
 }

@@ -12,6 +12,12 @@ export interface CacheManagerLike {
   del(key: string): Promise<boolean>;
 }
 
+/** The stored list of a tag's entries and when its last entry expires (ms since the epoch). */
+interface TagList {
+  hashes: string[];
+  expiresAt: number;
+}
+
 /**
  * An L2 on the app's `@nestjs/cache-manager` Cache (any Keyv store). Weaker than the Redis
  * L2: no cross-instance lock (single-flight is per process) and tag lists are updated by
@@ -39,20 +45,37 @@ export class CacheManagerStore implements CacheL2 {
     return typeof raw === 'string' ? parseEntry(raw) : undefined;
   }
 
-  async getOrLock(hash: string): Promise<GetOrLock> {
-    const entry = await this.get(hash);
+  async getOrLock(
+    hash: string,
+    _token?: string,
+    _lockTtlMs?: number,
+    overStale = false,
+  ): Promise<GetOrLock> {
+    const entry = overStale ? undefined : await this.get(hash);
     return entry ? { entry } : { locked: true };
   }
 
   async setAndUnlock(hash: string, entry: CacheEntry | undefined): Promise<void> {
     if (!entry) return;
-    const ttlMs = Math.max(1, entry.expiresAt - Date.now());
+    const now = Date.now();
+    const ttlMs = Math.max(1, entry.expiresAt - now);
     await this.cache.set(this.key(hash), serializeEntry(entry), ttlMs);
     for (const tag of entry.tags ?? []) {
-      const hashes = (await this.cache.get<string[]>(this.tagKey(tag))) ?? [];
-      if (!hashes.includes(hash))
-        await this.cache.set(this.tagKey(tag), [...hashes, hash], Math.max(ttlMs, 1));
+      const list = await this.tagList(tag);
+      // The list lives as long as its longest-lived entry: a shorter TTL would drop it
+      // while older entries it names are still there, and invalidateTag would miss them.
+      const expiresAt = Math.max(list.expiresAt, entry.expiresAt);
+      if (list.hashes.includes(hash) && expiresAt === list.expiresAt) continue;
+      const hashes = list.hashes.includes(hash) ? list.hashes : [...list.hashes, hash];
+      await this.cache.set<TagList>(this.tagKey(tag), { hashes, expiresAt }, expiresAt - now);
     }
+  }
+
+  /** A tag's list; the bare array of older versions counts as expiring now. */
+  private async tagList(tag: string): Promise<TagList> {
+    const raw = await this.cache.get<TagList | string[]>(this.tagKey(tag));
+    if (Array.isArray(raw)) return { hashes: raw, expiresAt: 0 };
+    return raw && Array.isArray(raw.hashes) ? raw : { hashes: [], expiresAt: 0 };
   }
 
   async delete(hash: string): Promise<void> {
@@ -60,7 +83,7 @@ export class CacheManagerStore implements CacheL2 {
   }
 
   async deleteTag(tag: string): Promise<string[]> {
-    const hashes = (await this.cache.get<string[]>(this.tagKey(tag))) ?? [];
+    const { hashes } = await this.tagList(tag);
     await Promise.all(hashes.map((hash) => this.cache.del(this.key(hash))));
     await this.cache.del(this.tagKey(tag));
     return hashes;

@@ -122,6 +122,21 @@ export interface CacheLlmOptions {
   replay?: 'instant' | 'recorded';
   /** Tags for `invalidateTag()`. */
   tags?: readonly string[] | ((req: Request) => readonly string[]);
+  /**
+   * Entries are shared within a namespace only. By default each route is its own
+   * (`'POST /translate'` never answers with `'POST /summarize'`'s text, whatever the body);
+   * give routes one name to share entries on purpose. `LlmCacheService` calls pass the same
+   * `namespace` to read or invalidate them.
+   * @default '<METHOD> <route path pattern>'
+   */
+  namespace?: string;
+  /**
+   * When the handler fails (throws: provider 5xx, 429, timeout) and an expired entry is at
+   * most this old past its TTL, answer it with `X-Cache: STALE`. Entries are then kept this
+   * long past their TTL. In milliseconds; 0 turns it off.
+   * @default 0
+   */
+  staleIfErrorMs?: number;
 }
 
 /** Options of one `@CacheApi()` route or `ApiCacheClient.get()` call. */
@@ -134,6 +149,12 @@ export interface CacheApiOptions {
   vary?: readonly string[];
   /** Scope of the entries. @default 'global' (API answers that do not depend on the caller) */
   scope?: CacheScope;
+  /**
+   * When the upstream fails (unreachable, timeout, 5xx) and a stale entry is at most this
+   * old past its TTL, answer it with `X-Cache: STALE` instead of a 502. In ms; 0 turns it off.
+   * @default 0
+   */
+  staleIfErrorMs?: number;
 }
 
 /** The module's options with every default filled in (internal). */

@@ -18,3 +18,30 @@ export class CachingOptionsError extends Error {
 export class CacheKeyError extends Error {
   override readonly name = 'CacheKeyError';
 }
+
+/**
+ * `ApiCacheClient` could not get an answer from the upstream (unreachable, timed out). Names
+ * the upstream host only (never the path or query). A `@CacheApi` route answers it with a
+ * 502 `application/problem+json`.
+ *
+ * @example
+ * try { await apiCache.get(url); } catch (e) { if (e instanceof ApiUpstreamError) e.host; }
+ */
+export class ApiUpstreamError extends Error {
+  override readonly name = 'ApiUpstreamError';
+  readonly host: string;
+
+  constructor(url: string, cause: unknown, timedOut = false) {
+    const host = hostOf(url);
+    super(`Upstream ${host} ${timedOut ? 'did not answer in time' : 'is unreachable'}`, { cause });
+    this.host = host;
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'upstream';
+  }
+}

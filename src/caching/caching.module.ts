@@ -9,6 +9,7 @@ import { CACHING_MODULE_OPTIONS, CachingConfigurableModule } from './caching.mod
 import type { CachingModuleOptions, ResolvedCachingOptions } from './caching-options.interface';
 import { resolveCachingOptions } from './caching-options';
 import { LlmCacheInterceptor } from './llm-cache.interceptor';
+import { LlmCacheSseGuard } from './llm-cache-sse.guard';
 import { LlmCacheProbeService } from './llm-cache.probe';
 import { LlmCacheService } from './llm-cache.service';
 import { LlmCacheStats } from './llm-cache.stats';
@@ -47,6 +48,7 @@ const providers: Provider[] = [
   LlmCacheProbeService,
   { provide: LLM_CACHE_PROBE, useExisting: LlmCacheProbeService },
   LlmCacheInterceptor,
+  LlmCacheSseGuard,
   ApiCacheInterceptor,
   ApiCacheClient,
 ];
@@ -75,6 +77,7 @@ const providers: Provider[] = [
     LlmCacheProbeService,
     LLM_CACHE_PROBE,
     LlmCacheInterceptor,
+    LlmCacheSseGuard,
     ApiCacheInterceptor,
     ApiCacheClient,
   ],

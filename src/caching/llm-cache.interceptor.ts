@@ -2,23 +2,34 @@ import {
   type CallHandler,
   type ExecutionContext,
   Injectable,
+  Logger,
   type NestInterceptor,
-  StreamableFile,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Readable } from 'node:stream';
-import { from, type Observable, of } from 'rxjs';
+import { catchError, type Observable, of, tap, throwError } from 'rxjs';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
-import { assembleCompletion, completionEvents } from './chat-stream.convert';
-import type { CacheLlmOptions } from './caching-options.interface';
-import { LlmCacheProbeService, type RequestLookup } from './llm-cache.probe';
 import { modelOf } from './cache-entry.builder';
+import { type CacheRoute, cacheRoute, routeName } from './cache-route';
+import type { CacheLlmOptions } from './caching-options.interface';
+import { assembleCompletion, completionEvents } from './chat-stream.convert';
+import {
+  isClientError,
+  jsonBody,
+  prepared,
+  setHeader,
+  sseFile,
+  takePrepared,
+  upstreamFailed,
+  watchClose,
+} from './llm-cache.response';
+import { LlmCacheProbeService, type RequestLookup } from './llm-cache.probe';
 import { LlmCacheService } from './llm-cache.service';
-import { FlightAbandonedError, type FlightLease } from './single-flight';
-import { type HandlerOutput, handlerOutput, recordSse, replaySse } from './sse-stream';
+import type { CacheOutcome } from './llm-cache.stats';
+import { type Flight, FlightAbandonedError, type FlightLease } from './single-flight';
+import { recordMessages, replayMessages } from './sse-route';
+import { eventData, handlerOutput, type HandlerOutput, recordSse, replaySse } from './sse-stream';
 
-type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED';
-const JSON_TYPE = 'application/json; charset=utf-8';
+type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED' | 'STALE';
 // @HttpCode()'s metadata key; the status it sets is applied only after the interceptors run.
 const HTTP_CODE_METADATA = '__httpCode__';
 
@@ -27,10 +38,36 @@ function defaultWantsStream(req: Request): boolean {
   return body?.stream === true || (req.headers.accept ?? '').includes('text/event-stream');
 }
 
+/** One request through the interceptor. */
+interface Call {
+  context: ExecutionContext;
+  next: CallHandler;
+  options: CacheLlmOptions;
+  req: Request;
+  res: Response;
+  route: CacheRoute;
+  /** `<METHOD> <path pattern>`: the default key namespace and the stats' route. */
+  name: string;
+  /** The content type this request gets whatever the cache state: SSE or JSON. */
+  stream: boolean;
+}
+
+/** How a handler run ends up: stored (through the lease, or directly) or only sent. */
+interface Run {
+  lease?: FlightLease;
+  status: XCache;
+  store: boolean;
+  outcome?: CacheOutcome;
+}
+
 /**
  * The interceptor behind `@CacheLLM()`: answers hits from the cache (the stored JSON sent as
- * is, or replayed as SSE), coalesces identical misses, records streams, and never fails a
- * request because of the cache (a store error is a BYPASS). Usually applied by `@CacheLLM()`.
+ * is, replayed as SSE, or replayed through Nest's `@Sse()` path), coalesces identical misses,
+ * records streams, and never fails a request because of the cache (a store error is a
+ * BYPASS). A request gets one content type whatever the cache state: SSE when it asks for a
+ * stream (`wantsStream`) or the route is `@Sse()`, else JSON. Handlers that answer by
+ * themselves (`@Res()`) or return bytes (`StreamableFile`) are bypassed with one warning.
+ * Usually applied by `@CacheLLM()`.
  *
  * @example
  * @UseInterceptors(LlmCacheInterceptor)
@@ -38,7 +75,9 @@ function defaultWantsStream(req: Request): boolean {
  */
 @Injectable()
 export class LlmCacheInterceptor implements NestInterceptor {
-  private readonly routes = new WeakMap<object, string>();
+  private readonly logger = new Logger('LlmCache');
+  /** Routes already warned about (one line per route, bounded by the app's routes). */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly cache: LlmCacheService,
@@ -51,203 +90,269 @@ export class LlmCacheInterceptor implements NestInterceptor {
   ): Observable<unknown> | Promise<Observable<unknown>> {
     const options = this.probe.routeOptions(context);
     if (!options || context.getType() !== 'http') return next.handle();
-    const lookup = this.probe.lookup(context.switchToHttp().getRequest<Request>(), options, true);
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const route = cacheRoute(context);
+    const name = routeName(context, req);
+    if (route.respondsItself) {
+      this.warnRoute(
+        name,
+        `takes ${route.respondsItself} and sends the response itself, so there is nothing to cache. Return the completion (or the SDK's stream, an AsyncIterable or an Observable of chunks) instead, or use @Res({ passthrough: true }).`,
+      );
+      setHeader(res, 'X-Cache', 'BYPASS');
+      return next.handle();
+    }
+    const stream = route.sse || (options.wantsStream ?? defaultWantsStream)(req);
+    const call: Call = { context, next, options, req, res, route, name, stream };
+    const lookup = this.probe.lookup(req, options, true, name);
     // An L1 hit (or the probe's settled lookup) answers without another promise.
     return lookup instanceof Promise
-      ? lookup.then((found) => this.decide(context, next, options, found))
-      : this.decide(context, next, options, lookup);
+      ? lookup.then((found) => this.decide(call, found))
+      : this.decide(call, lookup);
   }
 
   private decide(
-    context: ExecutionContext,
-    next: CallHandler,
-    options: CacheLlmOptions,
+    call: Call,
     lookup: RequestLookup,
   ): Observable<unknown> | Promise<Observable<unknown>> {
-    const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
-    const route = this.routeName(context, req);
-    const stream = (options.wantsStream ?? defaultWantsStream)(req);
-    if (lookup.entry) {
-      this.cache.record('hits', lookup.entry.model, route, lookup.entry);
-      return of(this.answer(res, lookup.entry, 'HIT', stream, options));
-    }
-    return this.miss(context, next, options, lookup, route, stream);
+    if (!lookup.entry) return this.miss(call, lookup);
+    this.cache.record('hits', lookup.entry.model, call.name, lookup.entry);
+    return this.answer(call, lookup.entry, 'HIT');
   }
 
-  private async miss(
-    context: ExecutionContext,
-    next: CallHandler,
-    options: CacheLlmOptions,
-    lookup: RequestLookup,
-    route: string,
-    stream: boolean,
-  ): Promise<Observable<unknown>> {
-    const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
+  private async miss(call: Call, lookup: RequestLookup): Promise<Observable<unknown>> {
     if (lookup.bypass && lookup.bypass !== 'no-cache') {
-      if (lookup.bypass !== 'disabled') this.cache.record('bypassed', modelOf(req.body), route);
-      return this.passThrough(next, res, 'BYPASS', stream);
+      const outcome = lookup.bypass === 'disabled' ? undefined : 'bypassed';
+      return this.run(call, lookup, { status: 'BYPASS', store: false, outcome });
     }
     const hash = lookup.hash as string;
     if (lookup.bypass === 'no-cache') {
       // Refresh: call upstream and overwrite, without waiting on anyone.
-      this.cache.record('bypassed', modelOf(req.body), route);
-      return this.lead(context, next, options, lookup, undefined, 'BYPASS', stream);
+      return this.run(call, lookup, { status: 'BYPASS', store: true, outcome: 'bypassed' });
     }
-    let flight;
+    let flight: Flight;
     try {
-      flight = await this.cache.flight.enter(hash);
+      flight = takePrepared(call.req) ?? (await this.cache.flight.enter(hash));
     } catch {
-      return this.passThrough(next, res, 'BYPASS', stream);
+      return this.run(call, lookup, { status: 'BYPASS', store: false });
     }
-    if ('follow' in flight) {
-      try {
-        const entry = await flight.follow;
-        this.cache.record('coalesced', entry.model, route, entry);
-        return of(this.answer(res, entry, 'COALESCED', stream, options));
-      } catch (error) {
-        // The leader's client went away mid-stream: this request calls upstream itself.
-        if (!(error instanceof FlightAbandonedError)) throw error;
-        this.cache.record('misses', modelOf(req.body), route);
-        return this.passThrough(next, res, 'MISS', stream);
-      }
-    }
-    this.cache.record('misses', modelOf(req.body), route);
-    return this.lead(context, next, options, lookup, flight.lead, 'MISS', stream);
-  }
-
-  /** Runs the handler, stores what it returns when cacheable, shares it with the waiters. */
-  private async lead(
-    context: ExecutionContext,
-    next: CallHandler,
-    options: CacheLlmOptions,
-    lookup: RequestLookup,
-    lease: FlightLease | undefined,
-    status: XCache,
-    wantsStream: boolean,
-  ): Promise<Observable<unknown>> {
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
-    const declared = Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as unknown;
-    const hash = lookup.hash as string;
-    const started = Date.now();
-    const ttlMs =
-      lookup.control.maxAgeS !== undefined && lookup.control.maxAgeS > 0
-        ? lookup.control.maxAgeS * 1000
-        : options.ttlMs;
-    const tags = typeof options.tags === 'function' ? options.tags(req) : options.tags;
-    const finish = (entry: CacheEntry | undefined, response: unknown): void => {
-      const status = typeof declared === 'number' ? declared : res.statusCode;
-      const ok =
-        entry !== undefined &&
-        status < 300 &&
-        res.statusCode < 300 &&
-        this.cache.cacheable(response, options);
-      if (!entry) {
-        void lease?.fail(new FlightAbandonedError()).catch(() => undefined);
-        return;
-      }
-      const settle = lease
-        ? lease.settle(entry, ok)
-        : ok
-          ? this.cache.store.set(hash, entry)
-          : Promise.resolve();
-      settle.catch((error: unknown) => this.cache.warn('write', hash, error));
-    };
-    res.setHeader('X-Cache', status);
-    let output: HandlerOutput;
+    if ('lead' in flight)
+      return this.run(call, lookup, {
+        lease: flight.lead,
+        status: 'MISS',
+        store: true,
+        outcome: 'misses',
+      });
     try {
-      output = await handlerOutput(next.handle(), wantsStream);
+      const entry = await flight.follow;
+      this.cache.record('coalesced', entry.model, call.name, entry);
+      return this.answer(call, entry, 'COALESCED');
     } catch (error) {
-      await lease?.fail(error).catch(() => undefined);
+      // The leader gave up (client gone, not cacheable, too slow): call upstream ourselves.
+      if (error instanceof FlightAbandonedError)
+        return this.run(call, lookup, { status: 'MISS', store: true, outcome: 'misses' });
+      if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');
       throw error;
     }
-    if ('events' in output) {
-      const recorded = recordSse(output.events, (events: RecordedEvent[], clean: boolean) => {
-        const completion = clean ? assembleCompletion(events) : undefined;
-        const entry = completion
-          ? this.cache.toEntry(req.body, completion, Date.now() - started, {
-              ttlMs,
-              tags,
-              usage: options.usage,
-              events,
-            })
-          : undefined;
-        finish(entry, completion);
-      });
-      return of(this.sse(res, recorded));
-    }
-    const result = output.value;
-    const entry = this.cache.toEntry(req.body, result, Date.now() - started, {
-      ttlMs,
-      tags,
-      usage: options.usage,
-    });
-    finish(entry, result);
-    if (!entry) return of(result);
-    res.setHeader('Content-Type', JSON_TYPE);
-    if (entry.etag) res.setHeader('ETag', entry.etag);
-    return of(entry.body);
   }
 
-  private passThrough(
-    next: CallHandler,
-    res: Response,
-    status: XCache,
-    wantsStream: boolean,
-  ): Observable<unknown> {
-    res.setHeader('X-Cache', status);
-    return from(
-      handlerOutput(next.handle(), wantsStream).then((output) =>
-        'events' in output
-          ? this.sse(
-              res,
-              recordSse(output.events, () => undefined),
-            )
-          : output.value,
-      ),
+  /**
+   * Nest commits an `@Sse()` route's headers one macrotask after the interceptors are
+   * subscribed, before a Redis lookup or lock returns. For such routes `LlmCacheSseGuard`
+   * runs this first: the lookup, the flight, and a follower's wait, so that the interceptor
+   * decides (and sets `X-Cache`) without waiting on anything.
+   */
+  async prepare(context: ExecutionContext): Promise<void> {
+    const options = this.probe.routeOptions(context);
+    if (!options || context.getType() !== 'http' || !cacheRoute(context).sse) return;
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const lookup = await this.probe.lookup(req, options, true, routeName(context, req));
+    if (lookup.entry || lookup.bypass || lookup.hash === undefined) return;
+    const flight = await this.cache.flight.enter(lookup.hash);
+    if ('follow' in flight) await flight.follow.catch(() => undefined);
+    else watchClose(http.getResponse<Response>(), flight.lead);
+    prepared(req, flight);
+  }
+
+  /**
+   * Runs the handler and answers with what it returned, in the request's content type;
+   * stores it when `run.store` and it is cacheable, and settles the lease on every path.
+   */
+  private async run(call: Call, lookup: RequestLookup, run: Run): Promise<Observable<unknown>> {
+    const { req, res, options } = call;
+    const { lease } = run;
+    const started = Date.now();
+    // Stops reading the handler's stream once it is known (for a client gone before it started).
+    const reading: { cancel?: () => void } = {};
+    let counted = false;
+    // Counted once the handler ran: a request its pipes (or validation) rejected is no miss.
+    const count = (error?: unknown): void => {
+      if (counted || !run.outcome || (error !== undefined && isClientError(error, req))) return;
+      counted = true;
+      this.cache.record(run.outcome, modelOf(req.body), call.name);
+    };
+    const abandon = (): void => {
+      void lease?.fail(new FlightAbandonedError()).catch(() => undefined);
+    };
+    if (lease) watchClose(res, lease, () => reading.cancel?.());
+    const finish = (response: unknown, events?: RecordedEvent[]): CacheEntry | undefined => {
+      const entry = this.cache.toEntry(req.body, response, Date.now() - started, {
+        ttlMs: this.ttlMs(call, lookup),
+        tags: typeof options.tags === 'function' ? options.tags(req) : options.tags,
+        usage: options.usage,
+        events,
+        staleIfErrorMs: options.staleIfErrorMs,
+      });
+      if (!entry) {
+        abandon();
+        return undefined;
+      }
+      const store = run.store && lookup.hash !== undefined && this.storable(call, response);
+      const hash = lookup.hash as string;
+      const settle = lease
+        ? lease.settle(entry, store)
+        : store
+          ? this.cache.store.set(hash, entry)
+          : Promise.resolve();
+      settle.catch((error: unknown) => this.cache.warn('write', lookup.hash, error));
+      return entry;
+    };
+    setHeader(res, 'X-Cache', run.status);
+    if (call.route.sse) {
+      let emitted = false;
+      const recorded = recordMessages(call.next.handle(), (events, clean) => {
+        if (!clean || events.length === 0) return abandon();
+        const assembled = assembleCompletion(events);
+        finish(assembled ?? events.map((event) => event.data).join('\n'), events);
+      });
+      return recorded.pipe(
+        tap(() => {
+          emitted = true;
+          count();
+        }),
+        catchError((error: unknown) => {
+          count(error);
+          if (!emitted && this.servesStale(call, lookup, error))
+            return this.answer(call, lookup.stale!, 'STALE');
+          return throwError(() => error);
+        }),
+      );
+    }
+    let output: HandlerOutput;
+    try {
+      output = await handlerOutput(call.next.handle(), call.stream);
+    } catch (error) {
+      count(error);
+      await lease?.fail(error).catch(() => undefined);
+      if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');
+      throw error;
+    }
+    count();
+    if ('bytes' in output) {
+      abandon();
+      this.warnRoute(
+        call.name,
+        'returns bytes (a StreamableFile, a stream or a Buffer), not an LLM response, so it is not cached. Return the completion (or the SDK stream, an AsyncIterable or an Observable of chunks) instead.',
+      );
+      setHeader(res, 'X-Cache', 'BYPASS');
+      return of(output.bytes);
+    }
+    if (res.headersSent) {
+      // The handler answered by itself (a passthrough response it sent): nothing to add.
+      abandon();
+      if ('events' in output) output.cancel();
+      return of('value' in output ? output.value : undefined);
+    }
+    if ('value' in output) {
+      const entry = finish(output.value);
+      if (!entry) return of(output.value);
+      return of(
+        call.stream ? sseFile(res, replaySse(completionEvents(entry.body))) : jsonBody(res, entry),
+      );
+    }
+    reading.cancel = output.cancel;
+    if (call.stream) {
+      const recorded = recordSse(output.events, (events, clean) => {
+        const completion = clean ? assembleCompletion(events) : undefined;
+        if (completion) finish(completion, events);
+        else abandon();
+      });
+      return of(sseFile(res, recorded));
+    }
+    return this.assemble(call, lookup, output.events, finish, abandon);
+  }
+
+  /** A JSON request to a streaming handler: read the stream, answer the completion it adds up to. */
+  private async assemble(
+    call: Call,
+    lookup: RequestLookup,
+    source: AsyncIterable<unknown>,
+    finish: (response: unknown, events: RecordedEvent[]) => CacheEntry | undefined,
+    abandon: () => void,
+  ): Promise<Observable<unknown>> {
+    const events: RecordedEvent[] = [];
+    const started = Date.now();
+    let last: unknown;
+    try {
+      for await (const chunk of source) {
+        events.push({ data: eventData(chunk), atMs: Date.now() - started });
+        last = chunk;
+      }
+    } catch (error) {
+      abandon();
+      if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');
+      throw error;
+    }
+    const completion = assembleCompletion(events);
+    if (!completion) {
+      // Not chat chunks: what Nest sends for an Observable (its last value), not cached.
+      abandon();
+      return of(last);
+    }
+    const entry = finish(completion, events);
+    return of(entry ? jsonBody(call.res, entry) : completion);
+  }
+
+  /** The body of a cached answer, in the request's content type. */
+  private answer(call: Call, entry: CacheEntry, status: XCache): Observable<unknown> {
+    const { res, options } = call;
+    setHeader(res, 'X-Cache', status);
+    setHeader(res, 'Age', String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))));
+    setHeader(res, 'X-Cache-Cost-Saved', entry.costUsd.toFixed(6));
+    if (!call.stream) return of(jsonBody(res, entry));
+    const events = entry.events ?? completionEvents(entry.body);
+    if (call.route.sse) return replayMessages(events, options.replay);
+    return of(sseFile(res, replaySse(events, options.replay)));
+  }
+
+  /** Whether a failed handler is answered from an expired entry kept for `staleIfErrorMs`. */
+  private servesStale(call: Call, lookup: RequestLookup, error: unknown): boolean {
+    return (
+      lookup.stale !== undefined &&
+      (call.options.staleIfErrorMs ?? 0) > 0 &&
+      !call.res.headersSent &&
+      upstreamFailed(error, call.req)
     );
   }
 
-  /** The body of a hit: the stored JSON as is, or the events as SSE. */
-  private answer(
-    res: Response,
-    entry: CacheEntry,
-    status: XCache,
-    stream: boolean,
-    options: CacheLlmOptions,
-  ): unknown {
-    res.setHeader('X-Cache', status);
-    res.setHeader('Age', String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))));
-    res.setHeader('X-Cache-Cost-Saved', entry.costUsd.toFixed(6));
-    if (stream) {
-      const events = entry.events ?? completionEvents(entry.body);
-      return this.sse(res, replaySse(events, options.replay));
-    }
-    res.setHeader('Content-Type', JSON_TYPE);
-    if (entry.etag) res.setHeader('ETag', entry.etag);
-    return entry.body;
+  private storable(call: Call, response: unknown): boolean {
+    const declared = Reflect.getMetadata(HTTP_CODE_METADATA, call.context.getHandler()) as unknown;
+    const status = typeof declared === 'number' ? declared : call.res.statusCode;
+    return (
+      status < 300 && call.res.statusCode < 300 && this.cache.cacheable(response, call.options)
+    );
   }
 
-  private sse(res: Response, events: AsyncIterable<string>): StreamableFile {
-    res.setHeader('Cache-Control', 'no-cache');
-    res.setHeader('X-Accel-Buffering', 'no');
-    return new StreamableFile(Readable.from(events, { objectMode: false }), {
-      type: 'text/event-stream; charset=utf-8',
-    });
+  private ttlMs(call: Call, lookup: RequestLookup): number | undefined {
+    const maxAgeS = lookup.control.maxAgeS;
+    return maxAgeS !== undefined && maxAgeS > 0 ? maxAgeS * 1000 : call.options.ttlMs;
   }
 
-  private routeName(context: ExecutionContext, req: Request): string {
-    const handler = context.getHandler();
-    let name = this.routes.get(handler);
-    if (name === undefined) {
-      const path = (req.route as { path?: unknown } | undefined)?.path;
-      name = `${req.method} ${typeof path === 'string' ? path : req.path}`;
-      this.routes.set(handler, name);
-    }
-    return name;
+  private warnRoute(name: string, why: string): void {
+    if (this.warned.has(name)) return;
+    this.warned.add(name);
+    this.logger.warn(`@CacheLLM on ${name} is bypassed (X-Cache: BYPASS): the handler ${why}`);
   }
 }

@@ -6,7 +6,8 @@ import type { CacheEntry } from './cache-entry';
 import { parseCacheControl, type RequestCacheControl } from './cache-control';
 import { CACHE_LLM_METADATA, CACHE_LOOKUP } from './caching.constants';
 import type { CacheLlmOptions } from './caching-options.interface';
-import { LlmCacheService } from './llm-cache.service';
+import { cacheRoute, routeName } from './cache-route';
+import { type CacheLookup, LlmCacheService, sortEntry } from './llm-cache.service';
 
 /** A request's lookup, done once (by the probe or the interceptor) and kept on the request. */
 export interface RequestLookup {
@@ -15,6 +16,8 @@ export interface RequestLookup {
   hash?: string;
   /** The entry to answer with, if any (already checked against `max-age`). */
   entry?: CacheEntry;
+  /** An expired entry kept for `staleIfErrorMs`, served only when the handler fails. */
+  stale?: CacheEntry;
   /** Why the cache is skipped, for BYPASS: a store error, no-store, no-cache, an unusable key. */
   bypass?: 'disabled' | 'no-store' | 'no-cache' | 'no-partition' | 'bad-key' | 'store-error';
 }
@@ -55,8 +58,10 @@ export class LlmCacheProbeService implements LlmCacheProbe {
   async willHit(context: ExecutionContext): Promise<boolean> {
     try {
       const options = this.routeOptions(context);
-      if (!options || context.getType() !== 'http') return false;
-      const lookup = await this.lookup(context.switchToHttp().getRequest<Request>(), options);
+      if (!options || context.getType() !== 'http' || cacheRoute(context).respondsItself)
+        return false;
+      const req = context.switchToHttp().getRequest<Request>();
+      const lookup = await this.lookup(req, options, false, routeName(context, req));
       return lookup.entry !== undefined;
     } catch {
       return false;
@@ -92,19 +97,21 @@ export class LlmCacheProbeService implements LlmCacheProbe {
    * answers (or there is no L2), a promise when Redis has to be asked. With `verify` (the
    * interceptor), a stashed lookup is reused only if the request's partition is still the
    * one it was made for: a guard that sets `req.user` after the probe ran must not leave a
-   * user's answer in the anonymous partition.
+   * user's answer in the anonymous partition. `route` is the key namespace unless the
+   * route's options name one.
    */
   lookup(
     req: Request,
     options: CacheLlmOptions,
     verify = false,
+    route = '',
   ): RequestLookup | Promise<RequestLookup> {
     const stash = req as WithLookup;
     const found = stash[CACHE_LOOKUP];
     if (found && !verify) return found.result;
     const partition = this.partition(req, options);
     if (found && found.partition === partition) return found.result;
-    const result = this.run(req, options, partition);
+    const result = this.run(req, { namespace: route, ...options }, partition);
     stash[CACHE_LOOKUP] = { partition, result };
     return result;
   }
@@ -135,13 +142,13 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     }
     if (control.noCache || control.maxAgeS === 0) return { control, hash, bypass: 'no-cache' };
     const local = this.cache.store.peek(hash, Date.now());
-    if (local || !this.cache.store.l2) return fresh(control, hash, local);
+    if (local || !this.cache.store.l2) return fresh(control, sortEntry(hash, local));
     return this.cache
       .lookup(hash)
       .then((found) =>
         found.error !== undefined
           ? { control, bypass: 'store-error' as const }
-          : fresh(control, hash, found.entry),
+          : fresh(control, found),
       );
   }
 }
@@ -149,14 +156,14 @@ export class LlmCacheProbeService implements LlmCacheProbe {
 /** The lookup, with an entry older than the request's `max-age` counted as a miss. */
 function fresh(
   control: RequestCacheControl,
-  hash: string,
-  entry: CacheEntry | undefined,
+  found: Pick<CacheLookup, 'hash' | 'entry' | 'stale'>,
 ): RequestLookup {
+  const { hash, entry, stale } = found;
   if (
     entry &&
     control.maxAgeS !== undefined &&
     Date.now() - entry.createdAt > control.maxAgeS * 1000
   )
-    return { control, hash };
-  return { control, hash, entry };
+    return { control, hash, stale: entry };
+  return { control, hash, entry, stale };
 }

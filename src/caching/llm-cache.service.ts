@@ -10,7 +10,7 @@ import { LogThrottle } from '../common/log-throttle';
 import type { CacheStatsSnapshot } from '../common/stats-shapes';
 import type { LlmUsage } from '../llm/llm-usage';
 import { PriceTable } from '../llm/llm-pricing';
-import type { CacheEntry } from './cache-entry';
+import { type CacheEntry, isFresh } from './cache-entry';
 import {
   buildEntry,
   type CacheabilityOptions,
@@ -47,6 +47,12 @@ export interface LlmCacheCallOptions {
   key?: readonly string[];
   /** Fields left out of the key. */
   ignore?: readonly string[];
+  /**
+   * Entries are shared only within one namespace. `@CacheLLM` routes use their route
+   * (`'POST /llm/generate'`) unless they name one: pass it here to read or invalidate a
+   * route's entries. @default '' (the service's own namespace)
+   */
+  namespace?: string;
   allowLength?: boolean;
   allowContentFilter?: boolean;
   cacheIf?: (response: unknown) => boolean;
@@ -57,8 +63,19 @@ export interface LlmCacheCallOptions {
 export interface CacheLookup {
   hash: string;
   entry?: CacheEntry;
+  /** An expired entry kept for `staleIfErrorMs`: a miss, but an answer if upstream fails. */
+  stale?: CacheEntry;
   /** Set when the store failed (the entry is then unknown). */
   error?: unknown;
+}
+
+/** A lookup's entry sorted into fresh (an answer) or stale (an answer on upstream errors only). */
+export function sortEntry(
+  hash: string,
+  entry: CacheEntry | undefined,
+): Pick<CacheLookup, 'hash' | 'entry' | 'stale'> {
+  if (entry === undefined || isFresh(entry)) return { hash, entry };
+  return { hash, stale: entry };
 }
 
 /**
@@ -101,7 +118,9 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** No request waits on a flight past shutdown. */
   async onModuleDestroy(): Promise<void> {
+    this.flight.close();
     await this.stopWatching?.();
   }
 
@@ -124,12 +143,14 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   hashOf(
     params: unknown,
     partition: string,
-    options: Pick<LlmCacheCallOptions, 'key' | 'ignore'> = {},
+    options: Pick<LlmCacheCallOptions, 'key' | 'ignore' | 'namespace'> = {},
   ): string {
-    return cacheKeyHash(params, partition, {
-      pick: options.key,
-      deny: options.ignore ?? DEFAULT_KEY_DENY_LIST,
-    });
+    return cacheKeyHash(
+      params,
+      partition,
+      { pick: options.key, deny: options.ignore ?? DEFAULT_KEY_DENY_LIST },
+      options.namespace,
+    );
   }
 
   /** Looks the key up; never throws (a store error comes back as `error`). @internal */
@@ -141,7 +162,7 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
       read = Promise.reject(error as Error);
     }
     return read.then(
-      (entry): CacheLookup => ({ hash, entry }),
+      (entry): CacheLookup => sortEntry(hash, entry),
       (error: unknown): CacheLookup => {
         this.warn('read', hash, error);
         return { hash, entry: undefined, error };

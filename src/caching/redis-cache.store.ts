@@ -5,10 +5,13 @@ import type { RedisConnection } from '../redis/redis.types';
 import { type CacheEntry, parseEntry, serializeEntry } from './cache-entry';
 
 // The entry or, when there is none, the lock of its upstream call: one round trip for a
-// would-be leader and for every poll of a waiter. KEYS: entry, lock. ARGV: token, lockTtlMs.
+// would-be leader and for every poll of a waiter. KEYS: entry, lock. ARGV: token, lockTtlMs,
+// '1' to take the lock whatever entry there is (it is only kept to be served on error).
 const GET_OR_LOCK = new RedisScript(`
-local value = redis.call('GET', KEYS[1])
-if value then return {1, value} end
+if ARGV[3] ~= '1' then
+  local value = redis.call('GET', KEYS[1])
+  if value then return {1, value} end
+end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}
 `);
@@ -40,7 +43,13 @@ export type GetOrLock = { entry: CacheEntry } | { locked: boolean };
 /** A shared second-level store behind the in-process L1 (internal). */
 export interface CacheL2 {
   get(hash: string): Promise<CacheEntry | undefined>;
-  getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock>;
+  /** `overStale`: an entry there is stale, look for the lock only. */
+  getOrLock(
+    hash: string,
+    token: string,
+    lockTtlMs: number,
+    overStale?: boolean,
+  ): Promise<GetOrLock>;
   setAndUnlock(hash: string, entry: CacheEntry | undefined, token?: string): Promise<void>;
   /**
    * Calls `onUnlock(hash)` whenever any instance releases the lock of an upstream call;
@@ -124,12 +133,17 @@ export class RedisCacheStore implements CacheL2 {
     }
   }
 
-  async getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock> {
+  async getOrLock(
+    hash: string,
+    token: string,
+    lockTtlMs: number,
+    overStale = false,
+  ): Promise<GetOrLock> {
     const reply = (await this.bounded(
       GET_OR_LOCK.run(
         this.redis,
         [this.entryKey(hash), this.lockKey(hash)],
-        [token, String(lockTtlMs)],
+        [token, String(lockTtlMs), overStale ? '1' : '0'],
       ),
       'a cache lock',
     )) as [number, string?];

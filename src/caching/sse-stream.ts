@@ -1,5 +1,7 @@
+import { StreamableFile } from '@nestjs/common';
+import { Stream } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { from, isObservable, lastValueFrom, mergeMap, type Observable, of } from 'rxjs';
+import { isObservable, type Observable } from 'rxjs';
 import type { RecordedEvent } from './cache-entry';
 
 /** Whether a handler's result is a stream of events (AsyncIterable or Observable). */
@@ -110,40 +112,89 @@ export async function* replaySse(
   yield SSE_DONE;
 }
 
-/** What a handler produced: a stream of events, or one value. */
-export type HandlerOutput = { events: AsyncIterable<unknown> } | { value: unknown };
+/** What a handler produced: a stream of events (with a way to stop reading it), or one value. */
+export type HandlerOutput =
+  { events: AsyncIterable<unknown>; cancel(): void } | { value: unknown } | { bytes: unknown };
 
 /**
- * Runs the handler through the interceptor chain. When the client wants a stream, every
- * emission of the chain is an event (Nest unwraps a returned Observable into its emissions;
- * a returned AsyncIterable is flattened too), and the first one is awaited here so that an
- * error before any output still becomes an HTTP error, not an SSE error event.
+ * A value Nest sends as bytes (a `StreamableFile`, a Node or web stream, a Buffer): not an
+ * LLM response; routes returning one are bypassed.
+ */
+export function isBytes(value: unknown): boolean {
+  return (
+    value instanceof StreamableFile ||
+    value instanceof Stream ||
+    Buffer.isBuffer(value) ||
+    value instanceof Uint8Array ||
+    (typeof ReadableStream !== 'undefined' && value instanceof ReadableStream)
+  );
+}
+
+/** A chat completion (not a chunk): it answers a stream request as its two replay events. */
+function isCompletion(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const choices = (value as { choices?: unknown }).choices;
+  return (
+    Array.isArray(choices) &&
+    typeof choices[0] === 'object' &&
+    choices[0] !== null &&
+    'message' in choices[0]
+  );
+}
+
+/**
+ * Runs the handler through the interceptor chain. A returned stream (AsyncIterable, SDK
+ * stream, Observable: Nest passes an Observable's emissions one by one) becomes `events`,
+ * its first event awaited here so that an error before any output is still an HTTP error;
+ * a value that is a byte stream becomes `bytes`; anything else is one `value`. With
+ * `wantsStream` false a stream is read to its end first (the caller then assembles it).
  */
 export async function handlerOutput(
   output$: Observable<unknown>,
   wantsStream: boolean,
 ): Promise<HandlerOutput> {
-  if (!wantsStream) {
-    const value = await lastValueFrom(output$, { defaultValue: undefined });
-    return isEventStream(value) ? { events: toAsyncIterable(value) } : { value };
-  }
-  const flat$ = output$.pipe(mergeMap((value) => (isEventStream(value) ? from(value) : of(value))));
-  const iterator = fromObservable(flat$)[Symbol.asyncIterator]();
+  const iterator = fromObservable(output$)[Symbol.asyncIterator]();
   const first = await iterator.next();
+  if (first.done) return { value: undefined };
+  const read: unknown[] = [first.value];
+  const head: unknown = first.value;
+  if (isBytes(head) || (!isEventStream(head) && wantsStream && isCompletion(head))) {
+    await iterator.return?.();
+    return isBytes(head) ? { bytes: head } : { value: head };
+  }
+  if (!isEventStream(head) && !wantsStream) {
+    // One value, or an Observable's emissions (read on to tell them apart).
+    const second = await iterator.next();
+    if (second.done) return { value: head };
+    read.push(second.value);
+  }
+  let started = false;
+  let stop = false;
   async function* events(): AsyncIterable<unknown> {
+    started = true;
     try {
-      if (first.done) return;
-      yield first.value;
-      for (;;) {
+      for (const value of read) {
+        if (isEventStream(value)) yield* toAsyncIterable(value);
+        else yield value;
+      }
+      while (!stop) {
         const next = await iterator.next();
         if (next.done) return;
-        yield next.value;
+        if (isEventStream(next.value)) yield* toAsyncIterable(next.value);
+        else yield next.value;
       }
     } finally {
       await iterator.return?.();
     }
   }
-  return { events: events() };
+  return {
+    events: events(),
+    cancel: () => {
+      stop = true;
+      // A generator that never started has nothing to unwind: drop the subscription here.
+      if (!started) void iterator.return?.();
+    },
+  };
 }
 
 function toAsyncIterable(

@@ -35,9 +35,9 @@ export class TieredCacheStore {
     if (this.l2 && this.l1TtlMs > 0) this.l1.set(hash, entry, now + this.l1TtlMs);
   }
 
-  getOrLock(hash: string, token: string, lockTtlMs: number): Promise<GetOrLock> {
+  getOrLock(hash: string, token: string, lockTtlMs: number, overStale = false): Promise<GetOrLock> {
     if (!this.l2) return Promise.resolve({ locked: true });
-    return this.l2.getOrLock(hash, token, lockTtlMs);
+    return this.l2.getOrLock(hash, token, lockTtlMs, overStale);
   }
 
   /** Stores an entry (in both tiers) and releases the lock held with `token`. */

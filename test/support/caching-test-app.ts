@@ -1,5 +1,6 @@
 import {
   BadGatewayException,
+  BadRequestException,
   Body,
   type CanActivate,
   Controller,
@@ -9,6 +10,7 @@ import {
   Inject,
   Injectable,
   Module,
+  type PipeTransform,
   Post,
   Query,
   Req,
@@ -21,6 +23,8 @@ import type { Request, Response } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { from } from 'rxjs';
 import {
+  ApiCacheClient,
+  CacheApi,
   CacheLLM,
   CachingModule,
   type CachingModuleOptions,
@@ -46,6 +50,20 @@ export class Calls {
 /** What the `/hooked` handler runs while it is in flight (e.g. killing Redis). */
 export class Hooks {
   during: () => Promise<void> = async () => undefined;
+  /** `/flaky` throws this while set (an upstream outage). */
+  failure: Error | undefined;
+  /** What `GET /api-proxy` fetches through `ApiCacheClient`. */
+  apiUrl = 'http://127.0.0.1:9/';
+}
+
+/** A validation pipe: a body without a string `prompt` is a 400 before the handler runs. */
+@Injectable()
+class PromptPipe implements PipeTransform {
+  transform(value: unknown): { prompt: string } {
+    const prompt = (value as { prompt?: unknown } | undefined)?.prompt;
+    if (typeof prompt !== 'string') throw new BadRequestException('"prompt" must be a string');
+    return { prompt };
+  }
 }
 
 @Injectable()
@@ -76,6 +94,7 @@ class TestLlmController {
   constructor(
     private readonly calls: Calls,
     private readonly hooks: Hooks,
+    private readonly api: ApiCacheClient,
   ) {}
 
   @Post('hooked')
@@ -177,6 +196,65 @@ class TestLlmController {
     return completion(`${body.prompt} for ${req.user?.id ?? 'anonymous'}`);
   }
 
+  // Two routes given the same body: each keeps its own entries (the route is in the key).
+  @Post('translate')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  translate(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`translated: ${body.prompt}`);
+  }
+
+  @Post('summarize')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  summarize(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`summary: ${body.prompt}`);
+  }
+
+  // Two routes that share entries on purpose.
+  @Post('shared-a')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global', namespace: 'shared' })
+  sharedA(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`a: ${body.prompt}`);
+  }
+
+  @Post('shared-b')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global', namespace: 'shared' })
+  sharedB(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    return completion(`b: ${body.prompt}`);
+  }
+
+  @Post('validated')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global' })
+  validated(@Body(PromptPipe) body: { prompt: string }) {
+    this.calls.count++;
+    return completion(body.prompt);
+  }
+
+  // Entries expire after 1 ms but are kept a minute to answer upstream failures.
+  @Post('flaky')
+  @HttpCode(200)
+  @CacheLLM({ scope: 'global', ttlMs: 1, staleIfErrorMs: 60_000 })
+  flaky(@Body() body: { prompt: string }) {
+    this.calls.count++;
+    if (this.hooks.failure) throw this.hooks.failure;
+    return completion(`${body.prompt} #${this.calls.count}`);
+  }
+
+  @Get('api-proxy')
+  @CacheApi({ ttlMs: 1, staleIfErrorMs: 60_000 })
+  async apiProxy() {
+    const answer = await this.api.get(this.hooks.apiUrl, { ttlMs: 0, timeoutMs: 1_000 });
+    return answer.body;
+  }
+
   @Post('probed')
   @HttpCode(200)
   @UseGuards(ProbeGuard)
@@ -200,7 +278,7 @@ class TestLlmModule {
         }),
       ],
       controllers: [TestLlmController],
-      providers: [Calls, Hooks, ProbeGuard, LateAuthGuard],
+      providers: [Calls, Hooks, ProbeGuard, LateAuthGuard, PromptPipe],
     };
   }
 }

@@ -1,0 +1,75 @@
+import { HttpException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Readable } from 'node:stream';
+import { StreamableFile } from '@nestjs/common';
+import type { CacheEntry } from './cache-entry';
+import { FlightAbandonedError, type Flight, type FlightLease } from './single-flight';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+// Set by Nest 12 on a request its pipes rejected (the handler did not run).
+const REJECTED_BY_PIPES = Symbol.for('nestjs:rejected-by-pipes');
+
+/** Sets a header unless the response already went out (never ERR_HTTP_HEADERS_SENT). */
+export function setHeader(res: Response, name: string, value: string): void {
+  if (!res.headersSent) res.setHeader(name, value);
+}
+
+/** A stored JSON answer: the body as it was serialized, with its ETag. */
+export function jsonBody(res: Response, entry: CacheEntry): string {
+  setHeader(res, 'Content-Type', JSON_TYPE);
+  if (entry.etag) setHeader(res, 'ETag', entry.etag);
+  return entry.body;
+}
+
+/** SSE frames as the body of a non-`@Sse()` route. */
+export function sseFile(res: Response, frames: AsyncIterable<string>): StreamableFile {
+  setHeader(res, 'Cache-Control', 'no-cache');
+  setHeader(res, 'X-Accel-Buffering', 'no');
+  return new StreamableFile(Readable.from(frames, { objectMode: false }), {
+    type: 'text/event-stream; charset=utf-8',
+  });
+}
+
+/**
+ * The request itself was refused (its pipes rejected it, or a 4xx other than 408/429): no
+ * upstream call was made for it, so it counts as no miss and gets no stale answer.
+ */
+export function isClientError(error: unknown, req: Request): boolean {
+  if ((req as unknown as Record<symbol, unknown>)[REJECTED_BY_PIPES] === true) return true;
+  if (!(error instanceof HttpException)) return false;
+  const status = error.getStatus();
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** The upstream failed (5xx, 429, timeout, a network error): a stale entry may answer. */
+export function upstreamFailed(error: unknown, req: Request): boolean {
+  return !isClientError(error, req);
+}
+
+const PREPARED = Symbol('nestjs-llm-kit:cache-flight');
+type WithFlight = Request & { [PREPARED]?: Flight };
+
+/** Leaves the flight entered before the interceptor ran (an `@Sse()` route's guard) on the request. */
+export function prepared(req: Request, flight: Flight): void {
+  (req as WithFlight)[PREPARED] = flight;
+}
+
+/** The flight `prepared` left, once. */
+export function takePrepared(req: Request): Flight | undefined {
+  const flight = (req as WithFlight)[PREPARED];
+  if (flight) delete (req as WithFlight)[PREPARED];
+  return flight;
+}
+
+/**
+ * Settles a leader's flight once its response is over, whatever happened to it (client gone
+ * before the first chunk, a stream Nest never started, a guard that answered): waiters then
+ * call upstream themselves instead of waiting on it.
+ */
+export function watchClose(res: Response, lease: FlightLease, onAbandon?: () => void): void {
+  res.once('close', () => {
+    if (lease.done) return;
+    onAbandon?.();
+    lease.fail(new FlightAbandonedError('the response ended first')).catch(() => undefined);
+  });
+}
