@@ -146,6 +146,5 @@ export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper
 export { llmCallsMiddleware } from './llm-calls/ai-sdk.middleware';
 export { LlmBudgetExceededError, LlmCallIdentityError } from './llm-calls/llm-calls.errors';
 export type { CachedStreamOptions } from './llm-calls/cached-call';
-// Caching: the @Sse() half of @CacheLLM, and the error of an unreachable @CacheApi upstream
-export { LlmCacheSseGuard } from './caching/llm-cache-sse.guard';
+// Caching: the error of an unreachable @CacheApi upstream
 export { ApiUpstreamError } from './caching/caching.errors';

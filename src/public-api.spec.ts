@@ -123,7 +123,10 @@ describe('the public API (src/index.ts)', () => {
     'CacheKeyError',
     'type CacheManagerLike',
     'DEFAULT_KEY_DENY_LIST',
+    'ApiUpstreamError',
     // Sessions
+    'RedisSessionStore',
+    'type RedisSessionStoreOptions',
     'SessionModule',
     'type SessionModuleOptions',
     'type SessionCookieOptions',
@@ -161,6 +164,24 @@ describe('the public API (src/index.ts)', () => {
     'type CacheStatsSnapshot',
     'type ThrottlingStatsSnapshot',
     'type SessionStatsSnapshot',
+    // LLM calls made in services
+    'LlmCallsModule',
+    'LlmCallService',
+    'type LlmCallSiteOptions',
+    'type CallBudgetOptions',
+    'LlmCallContextInterceptor',
+    'LlmCallContextMiddleware',
+    'runAs',
+    'type LlmCallIdentity',
+    'CallStream',
+    'wrapOpenAI',
+    'type OpenAILike',
+    'wrapAnthropic',
+    'type AnthropicLike',
+    'llmCallsMiddleware',
+    'LlmBudgetExceededError',
+    'LlmCallIdentityError',
+    'type CachedStreamOptions',
   ];
 
   it('exports exactly the pinned list of names', () => {
