@@ -132,6 +132,7 @@ export type {
 // Sessions: the kit's express-session store, usable with plain express-session too
 export { RedisSessionStore } from './session/redis-session.store';
 export type { RedisSessionStoreOptions } from './session/redis-session.store';
+export type { LlmSessionStore } from './session/session.store';
 // LLM calls made in services: provider SDK wrappers, AI SDK middleware, request context
 export { LlmCallsModule } from './llm-calls/llm-calls.module';
 export { LlmCallService } from './llm-calls/llm-call.service';
@@ -143,8 +144,10 @@ export { runAs, type LlmCallIdentity } from './llm-calls/request-context';
 export { CallStream } from './llm-calls/call-stream';
 export { wrapOpenAI, type OpenAILike } from './llm-calls/openai.wrapper';
 export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper';
-export { llmCallsMiddleware } from './llm-calls/ai-sdk.middleware';
+export { llmCallsMiddleware, type AiSdkMiddleware } from './llm-calls/ai-sdk.middleware';
 export { LlmBudgetExceededError, LlmCallIdentityError } from './llm-calls/llm-calls.errors';
-export type { CachedStreamOptions } from './llm-calls/cached-call';
+export type { CachedCallOptions, CachedStreamOptions } from './llm-calls/cached-call';
+export type { StreamShape } from './llm-calls/llm-call.service';
+export type { ViolatedBudget } from './llm-calls/llm-calls.errors';
 // Caching: the error of an unreachable @CacheApi upstream
 export { ApiUpstreamError } from './caching/caching.errors';

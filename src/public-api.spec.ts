@@ -127,6 +127,7 @@ describe('the public API (src/index.ts)', () => {
     // Sessions
     'RedisSessionStore',
     'type RedisSessionStoreOptions',
+    'type LlmSessionStore',
     'SessionModule',
     'type SessionModuleOptions',
     'type SessionCookieOptions',
@@ -182,6 +183,10 @@ describe('the public API (src/index.ts)', () => {
     'LlmBudgetExceededError',
     'LlmCallIdentityError',
     'type CachedStreamOptions',
+    'type CachedCallOptions',
+    'type StreamShape',
+    'type ViolatedBudget',
+    'type AiSdkMiddleware',
   ];
 
   it('exports exactly the pinned list of names', () => {

@@ -130,7 +130,10 @@ describe('three sample-app instances on one Redis', () => {
       }
       // Each instance batches its counters and flushes them when asked for a snapshot: ask
       // every instance once, then every instance must report the fleet's totals.
-      for (let i = 0; i < INSTANCES; i++) await fleet.http(i).get('/stats/cache').expect(200);
+      for (let i = 0; i < INSTANCES; i++) {
+        await fleet.http(i).get('/stats/cache').expect(200);
+        await fleet.http(i).get('/stats/sessions').expect(200);
+      }
       for (let i = 0; i < INSTANCES; i++) {
         const cache = (await fleet.http(i).get('/stats/cache').expect(200)).body;
         expect(cache.hits + cache.misses + cache.coalesced + cache.bypassed).toBe(sent);

@@ -3,6 +3,21 @@ import type { LlmUsage } from '../llm/llm-usage';
 import type { LlmCallService } from './llm-call.service';
 import type { LlmCallSiteOptions } from './llm-call-site.interface';
 
+/**
+ * The AI SDK's `LanguageModelMiddleware` (v3) as `wrapLanguageModel` takes it, written
+ * structurally so that the package's types do not need `ai` installed (it is an optional peer).
+ *
+ * @example
+ * const middleware: AiSdkMiddleware = llmCallsMiddleware(llmCalls, { name: 'chat' });
+ */
+export interface AiSdkMiddleware {
+  specificationVersion: 'v3';
+  /* eslint-disable @typescript-eslint/no-explicit-any -- the AI SDK's own types are not a dependency of the package */
+  wrapGenerate: (options: any) => Promise<any>;
+  wrapStream: (options: any) => Promise<any>;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -106,13 +121,13 @@ function objectStream<T>(source: AsyncIterable<T>): ReadableStream<T> {
 export function llmCallsMiddleware(
   calls: LlmCallService,
   site: LlmCallSiteOptions,
-): LanguageModelMiddleware {
+): AiSdkMiddleware {
   const options: LlmCallSiteOptions = {
     ...site,
     usage: site.usage ?? aiSdkUsage,
     cacheIf: (response) => aiSdkCacheable(response) && (site.cacheIf?.(response) ?? true),
   };
-  return {
+  const middleware: LanguageModelMiddleware = {
     specificationVersion: 'v3',
     wrapGenerate: async ({ doGenerate, params, model }) => {
       const result = await calls.call(
@@ -150,4 +165,5 @@ export function llmCallsMiddleware(
       return { ...meta, stream: objectStream(parts) };
     },
   };
+  return middleware as AiSdkMiddleware;
 }

@@ -12,11 +12,11 @@ import { currentCallContext } from './request-context';
 export interface CachedCallOptions extends LlmCacheCallOptions {
   /** Call-site name for the stats (`bySite`). */
   site?: string;
-  /** Runs right before this caller calls upstream (a miss it leads, or a bypass); may throw to refuse. */
+  /** Runs right before this caller calls upstream (a miss it leads, or a bypass); may throw to refuse. @internal */
   beforeUpstream?: () => Promise<CallLease | undefined>;
   /** Skip the cache (budgets and stats still apply). */
   skipCache?: boolean;
-  /** Called with the outcome of every call (for the wrappers' tests and logs). */
+  /** Called with the outcome of every call (for the wrappers' tests and logs). @internal */
   onOutcome?: (outcome: CacheOutcome | 'disabled') => void;
 }
 

@@ -16,8 +16,6 @@ import type { ResolvedStoreOptions } from './session-options.resolver';
 import { setState, stateOf, type SessionState } from './session-state';
 import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
 
-type Callback = (error?: unknown) => void;
-type GetCallback = (error: unknown, session?: SessionData | null) => void;
 type Data = Record<string, unknown>;
 
 // Stored fields: `c` created (ms), `s` last seen (ms), `ip`, `ua`, `k` the cookie (JSON), and
@@ -64,26 +62,31 @@ export function isSecureRequest(req: Request, proxy: boolean | undefined): boole
  * that was deleted meanwhile (logout, revoke, expiry); every call bounded by `storeTimeoutMs`.
  */
 export class LlmSessionStore extends Store {
-  /** The session counters, batched (SessionStats flushes them before a snapshot). */
+  /** The session counters, batched (SessionStats flushes them before a snapshot). @internal */
   readonly counters: SessionCounters;
+  /** @internal */
+  readonly backend: SessionBackend;
+  /** @internal */
+  readonly options: ResolvedStoreOptions;
+  private readonly warn: LogThrottle;
 
-  constructor(
-    readonly backend: SessionBackend,
-    readonly options: ResolvedStoreOptions,
-    private readonly warn: LogThrottle,
-  ) {
+  /** @internal */
+  constructor(backend: SessionBackend, options: ResolvedStoreOptions, warn: LogThrottle) {
     super();
+    this.backend = backend;
+    this.options = options;
+    this.warn = warn;
     this.counters = sessionCounters(backend, options.storeTimeoutMs, warn);
   }
 
-  /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. */
+  /** Runs a backend call within `storeTimeoutMs`; any failure becomes SessionUnavailableError. @internal */
   guarded<T>(work: Promise<T>): Promise<T> {
     return withDeadline(work, this.options.storeTimeoutMs, 'a session store call', (error) =>
       error instanceof SessionNotFoundError ? error : new SessionUnavailableError(error),
     );
   }
 
-  /** Updates the counters without holding up the request (batched; see `sessionCounters`). */
+  /** Updates the counters without holding up the request (batched; see `sessionCounters`). @internal */
   count(change: SessionCounterChange): void {
     countSession(this.counters, change);
   }
@@ -92,7 +95,10 @@ export class LlmSessionStore extends Store {
     return Math.min(nowMs + this.options.ttlMs, state.createdAtMs + this.options.absoluteTtlMs);
   }
 
-  override get(sid: string, callback: GetCallback): void {
+  override get(
+    sid: string,
+    callback: (error: unknown, session?: SessionData | null) => void,
+  ): void {
     this.fetch(sid).then(
       (session) => callback(null, session),
       (error: unknown) => callback(error),
@@ -176,7 +182,7 @@ export class LlmSessionStore extends Store {
     return session;
   }
 
-  override set(sid: string, session: SessionData, callback?: Callback): void {
+  override set(sid: string, session: SessionData, callback?: (error?: unknown) => void): void {
     this.save(sid, session).then(
       () => callback?.(),
       (error: unknown) => callback?.(error),
@@ -264,7 +270,7 @@ export class LlmSessionStore extends Store {
     this.count({ activeUntil: [[handleOf(state.ref), expireAtMs]] });
   }
 
-  override touch(_sid: string, session: SessionData, callback?: Callback): void {
+  override touch(_sid: string, session: SessionData, callback?: (error?: unknown) => void): void {
     const state = stateOf(session);
     const now = this.options.clock();
     // The common case answers synchronously: express-session then ends the response at once.
@@ -287,7 +293,7 @@ export class LlmSessionStore extends Store {
     if (ok) this.count({ activeUntil: [[handleOf(state.ref), expireAtMs]] });
   }
 
-  override destroy(sid: string, callback?: Callback): void {
+  override destroy(sid: string, callback?: (error?: unknown) => void): void {
     const ref = refOf(sid);
     if (!ref) return callback?.();
     this.destroyRef(ref).then(
@@ -329,7 +335,7 @@ export class LlmSessionStore extends Store {
     );
   }
 
-  override clear(callback?: Callback): void {
+  override clear(callback?: (error?: unknown) => void): void {
     this.backend
       .scan()
       .then((refs) => Promise.all(refs.map((ref) => this.destroyRef(ref))))

@@ -112,6 +112,7 @@ export class ThrottlingService {
    * Reserves the budgets of one LLM call made outside a route's guard (prompt estimate +
    * completion cap); settle the lease with the response (or undefined to refund). Throws
    * `LlmBudgetExceededError` when a budget is spent; undefined when no budget applies.
+   * Used by `LlmCallService`. @internal
    */
   reserveCall(
     params: unknown,
