@@ -78,7 +78,10 @@ describe('A frozen Redis (SIGSTOP): every module answers within its bound', () =
     expect(ms).toBeGreaterThanOrEqual(BOUND_MS - 5);
     server.resume();
     expect((await post('thawed')).headers['x-cache']).toBe('MISS');
-    expect((await post('thawed')).headers['x-cache']).toBe('HIT');
+    // With no L1, the MISS's Redis write may still be on its way when the next request looks
+    // (right after a thaw, the reconnecting client delays it): that request then waits on the
+    // leader's lock and is answered from its entry (COALESCED). Either way, from the cache.
+    expect((await post('thawed')).headers['x-cache']).toMatch(/^(HIT|COALESCED)$/);
   });
 
   it('throttling: open lets the request through, closed answers 503, after redisTimeoutMs', async () => {
