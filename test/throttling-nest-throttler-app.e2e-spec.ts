@@ -230,10 +230,13 @@ describe.each(stores)(
       );
     });
 
-    it('sends no throttler headers with setHeaders: false', async () => {
+    it('limits without throttler headers with setHeaders: false', async () => {
       const http = await start({ throttlers: [{ ttl: 60_000, limit: 2 }], setHeaders: false });
       const res = await http.get('/plain').expect(200);
       expect(Object.keys(res.headers).filter((h) => /ratelimit/i.test(h))).toEqual([]);
+      // Still limited, only silent about it.
+      await http.get('/plain').expect(200);
+      await http.get('/plain').expect(429);
     });
 
     it('blocks for blockDuration after the limit is passed, then admits again', async () => {
