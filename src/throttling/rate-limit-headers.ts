@@ -8,6 +8,8 @@ export interface HeaderPolicy {
   windowMs: number;
   remaining: number;
   resetMs: number;
+  /** Left out of `X-RateLimit-*` (a `@nestjs/throttler` throttler writes its own). */
+  ietfOnly: boolean;
 }
 
 const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
@@ -37,11 +39,14 @@ export function writeRateLimitHeaders(
 ): void {
   if (style === 'none' || policies.length === 0) return;
   if (style === 'legacy' || style === 'both') {
-    let tightest = policies[0]!;
-    for (const p of policies) if (p.remaining < tightest.remaining) tightest = p;
-    res.setHeader('X-RateLimit-Limit', String(tightest.limit));
-    res.setHeader('X-RateLimit-Remaining', String(tightest.remaining));
-    res.setHeader('X-RateLimit-Reset', String(seconds(tightest.resetMs)));
+    let tightest: HeaderPolicy | undefined;
+    for (const p of policies)
+      if (!p.ietfOnly && (!tightest || p.remaining < tightest.remaining)) tightest = p;
+    if (tightest) {
+      res.setHeader('X-RateLimit-Limit', String(tightest.limit));
+      res.setHeader('X-RateLimit-Remaining', String(tightest.remaining));
+      res.setHeader('X-RateLimit-Reset', String(seconds(tightest.resetMs)));
+    }
   }
   if (style === 'ietf' || style === 'both') {
     res.setHeader(

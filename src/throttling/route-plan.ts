@@ -8,6 +8,7 @@ import {
   RATE_LIMIT_METADATA,
   SKIP_RATE_LIMIT_METADATA,
 } from './throttling.internal-constants';
+import { planThrottlers, type RouteThrottler } from './nest-throttlers';
 import { optionMessages, ThrottlingOptionsError } from './throttling.errors';
 import {
   resolvePolicy,
@@ -30,6 +31,8 @@ export interface BudgetPlan {
 export interface RoutePlan {
   /** Limits that always apply (global, `@RateLimit`). */
   requests: ResolvedPolicy[];
+  /** `@nestjs/throttler`'s throttlers that apply (not `@SkipThrottle()`ed). */
+  throttlers: RouteThrottler[];
   /** The `@LLMThrottle` part, skipped for cache hits. */
   llm?: {
     request: ResolvedPolicy;
@@ -48,8 +51,9 @@ export function planRoute(
   where: string,
 ): RoutePlan {
   const targetList = targets as unknown as (() => void)[];
+  const throttlers = planThrottlers(reflector, targetList, options.throttlers, where);
   if (reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMIT_METADATA, targetList))
-    return { requests: [] };
+    return { requests: [], throttlers: [] };
   const defaults = { tracker: options.tracker, onRedisError: options.onRedisError };
   const named = (name: string, site: string): ResolvedPolicy => {
     const policy = options.policies[name];
@@ -77,7 +81,7 @@ export function planRoute(
     LLM_THROTTLE_METADATA,
     targetList,
   );
-  if (!llm) return { requests };
+  if (!llm) return { requests, throttlers };
   const base = named(llm.policy ?? 'llm', `@LLMThrottle() on ${where}`);
   const request = { ...base, by: llm.by ?? base.by };
   const merged = { ...options.llm, ...definedOnly(llm) };
@@ -101,6 +105,7 @@ export function planRoute(
     });
   return {
     requests,
+    throttlers,
     llm: {
       request,
       budgets,

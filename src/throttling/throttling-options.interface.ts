@@ -1,4 +1,10 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type {
+  ThrottlerGenerateKeyFunction,
+  ThrottlerGetTrackerFunction,
+  ThrottlerLimitDetail,
+  ThrottlerOptions,
+} from '@nestjs/throttler';
 import type { Request } from 'express';
 import type { ModelPrice } from '../llm/llm-pricing';
 
@@ -154,4 +160,31 @@ export interface ThrottlingModuleOptions {
   unknownModelPrice?: ModelPrice;
   /** How often stats counters are written to Redis (batched, off the request path). @default 1000 (ms) */
   statsFlushIntervalMs?: number;
+  /**
+   * `@nestjs/throttler`'s named throttlers (`ttl` and `blockDuration` in ms, as there), read by
+   * its `@Throttle()` and `@SkipThrottle()`; evaluated in the same store call as every other
+   * limit. A `blockDuration` (default: the `ttl`) keeps a tracker rejected that long.
+   * @default []
+   */
+  throttlers?: ThrottlerOptions[];
+  /** `@nestjs/throttler`'s `skipIf`: true skips every throttler of `throttlers` for that request. */
+  skipIf?: (context: ExecutionContext) => boolean;
+  /** `@nestjs/throttler`'s `ignoreUserAgents`: requests whose User-Agent matches skip `throttlers`. */
+  ignoreUserAgents?: RegExp[];
+  /**
+   * `@nestjs/throttler`'s `getTracker` for `throttlers`.
+   * @default the module's `tracker` (the client IP by `trustProxy`)
+   */
+  getTracker?: ThrottlerGetTrackerFunction;
+  /**
+   * `@nestjs/throttler`'s `generateKey` for `throttlers`: requests with the same key share a count.
+   * @default per route, throttler and tracker, as `@nestjs/throttler`
+   */
+  generateKey?: ThrottlerGenerateKeyFunction;
+  /** `@nestjs/throttler`'s `errorMessage`: the 429 `detail` when a throttler rejected. @default `message` */
+  errorMessage?:
+    | string
+    | ((context: ExecutionContext, detail: ThrottlerLimitDetail) => string | Promise<string>);
+  /** `@nestjs/throttler`'s `setHeaders`: false sends no header of `throttlers`. @default true */
+  setHeaders?: boolean;
 }

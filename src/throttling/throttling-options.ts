@@ -1,4 +1,5 @@
 import { DEFAULT_UNKNOWN_MODEL_PRICE, type ModelPrice } from '../llm/llm-pricing';
+import { resolveThrottlers, type ResolvedThrottler } from './nest-throttlers';
 import { THROTTLING_PRESETS } from './throttling.constants';
 import { optionMessages, ThrottlingOptionsError } from './throttling.errors';
 import type {
@@ -39,6 +40,8 @@ export interface ResolvedThrottlingOptions {
   pricing: NonNullable<ThrottlingModuleOptions['pricing']>;
   unknownModelPrice: ModelPrice;
   statsFlushIntervalMs: number;
+  throttlers: ResolvedThrottler[];
+  errorMessage: ThrottlingModuleOptions['errorMessage'];
 }
 
 const FAILURE_POLICIES = ['open', 'closed', 'local'] as const;
@@ -164,6 +167,8 @@ export function resolveThrottlingOptions(
     unknownModelPrice:
       checkPrice('unknownModelPrice', options.unknownModelPrice) ?? DEFAULT_UNKNOWN_MODEL_PRICE,
     statsFlushIntervalMs: positive('statsFlushIntervalMs', options.statsFlushIntervalMs, 1000),
+    throttlers: resolveThrottlers(options),
+    errorMessage: options.errorMessage,
   };
 }
 

@@ -31,6 +31,17 @@ import { ThrottlingService, type CheckStore, type PolicyCheck } from './throttli
 import { ThrottlingStats } from './throttling-stats.service';
 import type { BudgetLeases, LateCharge } from './budget-leases';
 import type { SettleItem } from './throttle-store.interface';
+import { digest } from '../redis/redis-keys';
+import { resolveNumber, throttlerSuffix, type RouteThrottler } from './nest-throttlers';
+
+/** What a `@nestjs/throttler` throttler's entry needs for its headers and its 429. */
+interface ThrottlerEntry {
+  setHeaders: boolean;
+  ttl: number;
+  /** The key as `generateKey` made it, and the tracker as `getTracker` returned it. */
+  key: string;
+  tracker: string;
+}
 
 interface Entry {
   name: string;
@@ -38,6 +49,7 @@ interface Entry {
   tracker: string;
   windowMs: number;
   limit: number;
+  throttler: ThrottlerEntry | undefined;
 }
 
 /**
@@ -86,11 +98,10 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
     const plan = this.planOf(context.getHandler(), context.getClass());
-    if (plan.requests.length === 0 && !plan.llm) return true;
-    const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
+    if (plan.requests.length === 0 && plan.throttlers.length === 0 && !plan.llm) return true;
+    const { req, res } = this.getRequestResponse(context);
+    if (!req || !res) return true;
     const llm = plan.llm;
     let coalesced = false;
     if (llm && !llm.countCacheHits && this.cacheProbe) {
@@ -118,7 +129,14 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     for (const p of llm ? [...plan.requests, llm.request] : plan.requests) {
       const tracker = trackerFor(p.by);
       push(
-        { name: p.name, kind: 'requests', tracker, windowMs: p.ttlMs, limit: p.limit },
+        {
+          name: p.name,
+          kind: 'requests',
+          tracker,
+          windowMs: p.ttlMs,
+          limit: p.limit,
+          throttler: undefined,
+        },
         {
           policy: p.name,
           key: keyOf(tracker, p.name),
@@ -138,7 +156,14 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       if (cost > b.limit) throw neverFits(res, b, cost);
       const tracker = trackerFor(b.by);
       push(
-        { name: b.name, kind: b.kind, tracker, windowMs: b.periodMs, limit: b.limit },
+        {
+          name: b.name,
+          kind: b.kind,
+          tracker,
+          windowMs: b.periodMs,
+          limit: b.limit,
+          throttler: undefined,
+        },
         {
           policy: b.name,
           key: keyOf(tracker, b.name),
@@ -150,6 +175,12 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         },
       );
     }
+
+    for (const t of plan.throttlers) {
+      const check = await this.throttlerCheck(context, req, t, trackerFor);
+      if (check) push(check.entry, check.check);
+    }
+    if (checks.length === 0) return true;
 
     if (coalesced) {
       // Free unless the leader fails and this request calls upstream itself: then it is charged
@@ -169,19 +200,25 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         if (outcome.stores[i] !== 'skipped' && (outcome.allowed || (result && !result.passed)))
           this.stats.recordPolicy(entry.name, outcome.allowed);
         // On a rejection the headers describe only the policies that rejected it.
-        if (result && (outcome.allowed || !result.passed))
+        if (
+          result &&
+          (outcome.allowed || !result.passed) &&
+          (!entry.throttler || entry.throttler.setHeaders)
+        )
           headers.push({
             name: entry.name,
             limit: entry.limit,
             windowMs: entry.windowMs,
             remaining: result.remaining,
             resetMs: result.resetMs,
+            ietfOnly: entry.throttler !== undefined,
           });
       } else if (result && !result.passed) {
         this.stats.recordBudget(entry.name, 0, true);
       }
     });
     writeRateLimitHeaders(res, this.options.headers, headers);
+    this.writeThrottlerHeaders(res, entries, outcome);
     if (!outcome.allowed)
       await this.reject(
         context,
@@ -302,6 +339,131 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     );
   }
 
+  /**
+   * The request and response of a context, as `@nestjs/throttler`'s hook of the same name:
+   * HTTP, and GraphQL resolvers whose context carries `{ req, res }` (Apollo on Express).
+   * Override it for other transports; undefined lets the call through unlimited.
+   */
+  protected getRequestResponse(context: ExecutionContext): {
+    req: Request | undefined;
+    res: Response | undefined;
+  } {
+    const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
+    if (type === 'http') {
+      const http = context.switchToHttp();
+      return { req: http.getRequest<Request>(), res: http.getResponse<Response>() };
+    }
+    if (type === 'graphql') {
+      const ctx = context.getArgByIndex<{ req?: Request; res?: Response } | undefined>(2);
+      return { req: ctx?.req, res: ctx?.res };
+    }
+    return { req: undefined, res: undefined };
+  }
+
+  /** One `@nestjs/throttler` throttler of a request, as `ThrottlerGuard.handleRequest` reads it. */
+  private async throttlerCheck(
+    context: ExecutionContext,
+    req: Request,
+    t: RouteThrottler,
+    trackerFor: (by: Tracker) => string,
+  ): Promise<{ entry: Entry; check: PolicyCheck } | undefined> {
+    if (t.skipIf?.(context)) return undefined;
+    const agent = req.headers['user-agent'] ?? '';
+    if (t.ignoreUserAgents?.some((pattern) => pattern.test(agent))) return undefined;
+    const limit = await resolveNumber(context, t.limit, 'limit', t.name);
+    const ttl = await resolveNumber(context, t.ttl, 'ttl', t.name);
+    const blockMs = await resolveNumber(context, t.blockDuration ?? ttl, 'blockDuration', t.name);
+    const tracker = t.getTracker
+      ? String(await t.getTracker(req, context))
+      : this.trackerOf(req, this.options.tracker);
+    const prefix = this.options.keyPrefix;
+    let key: string;
+    let storeKey: string;
+    if (t.generateKey) {
+      // A custom key decides who shares a count: it alone makes the key (and its slot).
+      key = t.generateKey(context, tracker, t.name);
+      storeKey = `${prefix}{${digest(`nest:${key}`, 32)}}:throttler`;
+    } else {
+      // As @nestjs/throttler: per route, throttler and tracker; the tracker is the hash tag, so
+      // these keys share a slot with the request's other limits.
+      key = `${context.getClass().name}-${context.getHandler().name}-${t.name}`;
+      const hashed = t.getTracker
+        ? hashedTracker(`nest:${tracker}`)
+        : trackerFor(this.options.tracker);
+      storeKey = `${prefix}{${hashed}}:throttler:${digest(key, 32)}`;
+    }
+    return {
+      entry: {
+        name: t.name,
+        kind: 'requests',
+        tracker: digest(tracker, 32),
+        windowMs: ttl,
+        limit,
+        throttler: { setHeaders: t.setHeaders, ttl, key, tracker },
+      },
+      check: {
+        policy: t.name,
+        key: storeKey,
+        limit,
+        periodMs: ttl,
+        cost: 1,
+        blockMs,
+        onRedisError: this.options.onRedisError,
+      },
+    };
+  }
+
+  /** `@nestjs/throttler`'s headers: `X-RateLimit-*` per throttler, `Retry-After` when rejected. */
+  private writeThrottlerHeaders(
+    res: Response,
+    entries: Entry[],
+    outcome: {
+      allowed: boolean;
+      results: (
+        { passed: boolean; remaining: number; resetMs: number; retryAfterMs: number } | undefined
+      )[];
+    },
+  ): void {
+    entries.forEach((entry, i) => {
+      const result = outcome.results[i];
+      if (!entry.throttler?.setHeaders || !result) return;
+      const suffix = throttlerSuffix(entry.name);
+      if (!result.passed) {
+        res.setHeader(`Retry-After${suffix}`, String(toSeconds(result.retryAfterMs)));
+      } else if (outcome.allowed) {
+        res.setHeader(`X-RateLimit-Limit${suffix}`, String(entry.limit));
+        res.setHeader(`X-RateLimit-Remaining${suffix}`, String(result.remaining));
+        res.setHeader(`X-RateLimit-Reset${suffix}`, String(toSeconds(result.resetMs)));
+      }
+    });
+  }
+
+  /** The 429 `detail`: `errorMessage` when a `@nestjs/throttler` throttler rejected, else `message`. */
+  private async messageOf(
+    context: ExecutionContext,
+    violated: Entry[],
+    results: (
+      { passed: boolean; remaining: number; resetMs: number; retryAfterMs: number } | undefined
+    )[],
+    entries: Entry[],
+  ): Promise<string> {
+    const errorMessage = this.options.errorMessage;
+    const first = violated.find((e) => e.throttler);
+    if (errorMessage === undefined || !first?.throttler) return this.options.message;
+    if (typeof errorMessage === 'string') return errorMessage;
+    const result = results[entries.indexOf(first)]!;
+    return errorMessage(context, {
+      limit: first.limit,
+      ttl: first.throttler.ttl,
+      key: first.throttler.key,
+      tracker: first.throttler.tracker,
+      totalHits: first.limit + 1,
+      timeToExpire: toSeconds(result.resetMs),
+      isBlocked: true,
+      timeToBlockExpire: toSeconds(result.retryAfterMs),
+    });
+  }
+
   /** The raw tracker value of a request (hashed before use). Override to customise. */
   protected trackerOf(req: Request, tracker: Tracker): string {
     return trackerValue(req, tracker, this.options);
@@ -311,7 +473,9 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     context: ExecutionContext,
     res: Response,
     entries: Entry[],
-    results: ({ passed: boolean; retryAfterMs: number } | undefined)[],
+    results: (
+      { passed: boolean; remaining: number; resetMs: number; retryAfterMs: number } | undefined
+    )[],
   ): Promise<never> {
     const violated = entries.filter((_, i) => results[i] && !results[i].passed);
     const retryAfterMs = Math.max(0, ...results.map((r) => (r && !r.passed ? r.retryAfterMs : 0)));
@@ -330,7 +494,8 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         );
       }
     }
-    throw tooManyRequests(res, this.options.message, violated, detail.retryAfterSeconds);
+    const message = await this.messageOf(context, violated, results, entries);
+    throw tooManyRequests(res, message, violated, detail.retryAfterSeconds);
   }
 
   private planOf(handler: object, controller: object): RoutePlan {
@@ -345,3 +510,6 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     return plan;
   }
 }
+
+const toSeconds = (ms: number): number =>
+  Number.isFinite(ms) ? Math.max(0, Math.ceil(ms / 1000)) : 0;
