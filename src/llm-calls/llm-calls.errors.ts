@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { problemBody } from '../throttling/rate-limit-problem';
 
 /** A spent budget, as the 429 body lists it. */
 export interface ViolatedBudget {
@@ -31,19 +32,11 @@ export class LlmBudgetExceededError extends HttpException {
     readonly violated: ViolatedBudget[] = [],
   ) {
     super(
-      {
-        type: 'about:blank',
-        title: 'Too Many Requests',
-        status: 429,
-        detail: `LLM budget ${policies.join(', ')} is spent; retry in ${retryAfterSeconds}s.`,
-        policies: violated.map((p) => ({
-          name: p.name,
-          kind: p.kind,
-          limit: p.limit,
-          windowSeconds: Math.ceil(p.windowMs / 1000),
-        })),
+      problemBody(
+        `LLM budget ${policies.join(', ')} is spent; retry in ${retryAfterSeconds}s.`,
+        violated,
         retryAfterSeconds,
-      },
+      ),
       HttpStatus.TOO_MANY_REQUESTS,
     );
     this.message =

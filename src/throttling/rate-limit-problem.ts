@@ -22,21 +22,30 @@ export function tooManyRequests(
   res.setHeader('Retry-After', String(retryAfterSeconds));
   res.setHeader('Content-Type', 'application/problem+json');
   return new HttpException(
-    {
-      type: 'about:blank',
-      title: 'Too Many Requests',
-      status: 429,
-      detail: message,
-      policies: violated.map((p) => ({
-        name: p.name,
-        kind: p.kind,
-        limit: p.limit,
-        windowSeconds: Math.ceil(p.windowMs / 1000),
-      })),
-      retryAfterSeconds,
-    },
+    problemBody(message, violated, retryAfterSeconds),
     HttpStatus.TOO_MANY_REQUESTS,
   );
+}
+
+/** The RFC 9457 body of a 429 that names the violated policies (routes and LLM calls alike). */
+export function problemBody(
+  message: string,
+  violated: ViolatedPolicy[],
+  retryAfterSeconds: number,
+) {
+  return {
+    type: 'about:blank',
+    title: 'Too Many Requests',
+    status: 429,
+    detail: message,
+    policies: violated.map((p) => ({
+      name: p.name,
+      kind: p.kind,
+      limit: p.limit,
+      windowSeconds: Math.ceil(p.windowMs / 1000),
+    })),
+    retryAfterSeconds,
+  };
 }
 
 /** The 503 of a `closed` policy while Redis is away, also as problem+json. */
