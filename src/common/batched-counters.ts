@@ -64,6 +64,7 @@ export class BatchedCounters<G extends string> {
   private pending: CounterBatch<G>;
   private readonly groups: [G, Required<CounterGroup>][];
   private timer?: NodeJS.Timeout;
+  private closed = false;
   /** The write in flight: true once written, false when it failed (its batch is back). */
   private inFlight?: Promise<boolean>;
 
@@ -131,6 +132,7 @@ export class BatchedCounters<G extends string> {
 
   /** Stops the timer and makes a last flush (bounded; never throws). */
   async close(): Promise<void> {
+    this.closed = true;
     this.disarm();
     await this.flush();
     this.disarm();
@@ -149,7 +151,8 @@ export class BatchedCounters<G extends string> {
   }
 
   private retryLater(written: boolean): boolean {
-    if (!this.isEmpty() && this.timer === undefined) this.arm();
+    // Once closed (the connection is going away), what the last flush could not write is dropped.
+    if (!this.closed && !this.isEmpty() && this.timer === undefined) this.arm();
     return written;
   }
 
