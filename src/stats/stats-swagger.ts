@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { optionalRequire } from './optional-require';
+import { optionalRequire } from '../common/optional-require';
 
 // The part of @nestjs/swagger used here, typed locally so swagger stays an optional peer.
 interface SwaggerDecorators {

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { optionalRequire } from './optional-require';
+import { optionalRequire } from '../common/optional-require';
 import { StatsAuthGuard } from './stats-auth.guard';
 import { StatsMetricsService } from './stats-metrics.service';
 import type { StatsModuleOptions } from './stats-module-options.interface';

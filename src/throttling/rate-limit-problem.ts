@@ -11,16 +11,17 @@ export interface ViolatedPolicy {
 
 /**
  * The 429 answer: `Retry-After` and an RFC 9457 `application/problem+json` body naming the
- * violated policies (Nest's Express adapter keeps a `+json` content type it finds set).
+ * violated policies (Nest's Express adapter keeps a `+json` content type it finds set). No
+ * response (a WebSocket message): the body alone.
  */
 export function tooManyRequests(
-  res: Response,
+  res: Response | undefined,
   message: string,
   violated: ViolatedPolicy[],
   retryAfterSeconds: number,
 ): HttpException {
-  res.setHeader('Retry-After', String(retryAfterSeconds));
-  res.setHeader('Content-Type', 'application/problem+json');
+  res?.setHeader('Retry-After', String(retryAfterSeconds));
+  res?.setHeader('Content-Type', 'application/problem+json');
   return new HttpException(
     problemBody(message, violated, retryAfterSeconds),
     HttpStatus.TOO_MANY_REQUESTS,
@@ -49,8 +50,8 @@ export function problemBody(
 }
 
 /** The 503 of a `closed` policy while Redis is away, also as problem+json. */
-export function rateLimitingUnavailable(res: Response): HttpException {
-  res.setHeader('Content-Type', 'application/problem+json');
+export function rateLimitingUnavailable(res: Response | undefined): HttpException {
+  res?.setHeader('Content-Type', 'application/problem+json');
   return new HttpException(
     {
       type: 'about:blank',
@@ -67,11 +68,11 @@ export function rateLimitingUnavailable(res: Response): HttpException {
  * it through, so it gets no `Retry-After`.
  */
 export function neverFits(
-  res: Response,
+  res: Response | undefined,
   budget: { name: string; kind: 'tokens' | 'usd'; limit: number; periodMs: number },
   reserved: number,
 ): HttpException {
-  res.setHeader('Content-Type', 'application/problem+json');
+  res?.setHeader('Content-Type', 'application/problem+json');
   const unit = budget.kind === 'usd' ? 'micro-USD' : 'tokens';
   return new HttpException(
     {

@@ -4,6 +4,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  type HttpException,
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
@@ -33,6 +34,7 @@ import type { BudgetLeases, LateCharge } from './budget-leases';
 import type { SettleItem } from './throttle-store.interface';
 import { digest } from '../redis/redis-keys';
 import { resolveNumber, throttlerSuffix, type RouteThrottler } from './nest-throttlers';
+import { wsRefusal, wsRequestOf } from './ws-request';
 
 /** What a `@nestjs/throttler` throttler's entry needs for its headers and its 429. */
 interface ThrottlerEntry {
@@ -51,6 +53,12 @@ interface Entry {
   limit: number;
   throttler: ThrottlerEntry | undefined;
 }
+
+/**
+ * Gateway and resolver calls already checked, by their arguments: the global guard and an
+ * `@UseGuards(ThrottlingGuard)` instance of the gateway's module count a message once.
+ */
+const checkedCalls = new WeakSet<object>();
 
 /**
  * The guard of ThrottlingModule (registered globally by the module): evaluates the global
@@ -100,8 +108,16 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const plan = this.planOf(context.getHandler(), context.getClass());
     if (plan.requests.length === 0 && plan.throttlers.length === 0 && !plan.llm) return true;
+    const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
+    if (type !== 'http') {
+      const args = context.getArgs();
+      if (checkedCalls.has(args)) return true;
+      checkedCalls.add(args);
+    }
     const { req, res } = this.getRequestResponse(context);
-    if (!req || !res) return true;
+    if (!req) return true;
+    // Only HTTP responses pass BudgetSettleInterceptor: elsewhere a reservation is the charge.
+    const settles = type === 'http' && res !== undefined;
     const llm = plan.llm;
     let coalesced = false;
     if (llm && !llm.countCacheHits && this.cacheProbe) {
@@ -147,13 +163,15 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         },
       );
     }
-    const reservation = llm?.budgets.length ? reserveFor(req.body, llm, this.pricing) : undefined;
-    const leaseId = reservation ? randomUUID() : undefined;
+    const reservation = llm?.budgets.length
+      ? reserveFor(type === 'graphql' ? context.getArgByIndex(1) : req.body, llm, this.pricing)
+      : undefined;
+    const leaseId = reservation && settles ? randomUUID() : undefined;
     for (const b of llm?.budgets ?? []) {
       const cost =
         b.kind === 'tokens' ? reservation!.tokens : Math.ceil(reservation!.usd * MICRO_USD);
       // More than the whole budget can never be admitted: say so instead of a 429 to retry.
-      if (cost > b.limit) throw neverFits(res, b, cost);
+      if (cost > b.limit) throw this.refusal(context, neverFits(res, b, cost));
       const tracker = trackerFor(b.by);
       push(
         {
@@ -171,7 +189,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
           periodMs: b.periodMs,
           cost,
           onRedisError: b.onRedisError,
-          lease: { id: leaseId!, ttlMs: this.options.llm.leaseTtlMs },
+          lease: leaseId ? { id: leaseId, ttlMs: this.options.llm.leaseTtlMs } : undefined,
         },
       );
     }
@@ -190,7 +208,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       return true;
     }
     const outcome = await this.throttling.consume(checks);
-    if (outcome.unavailable) throw rateLimitingUnavailable(res);
+    if (outcome.unavailable) throw this.refusal(context, rateLimitingUnavailable(res));
     const headers: HeaderPolicy[] = [];
     entries.forEach((entry, i) => {
       const result = outcome.results[i];
@@ -217,8 +235,10 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         this.stats.recordBudget(entry.name, 0, true);
       }
     });
-    writeRateLimitHeaders(res, this.options.headers, headers);
-    this.writeThrottlerHeaders(res, entries, outcome);
+    if (res) {
+      writeRateLimitHeaders(res, this.options.headers, headers);
+      this.writeThrottlerHeaders(res, entries, outcome);
+    }
     if (!outcome.allowed)
       await this.reject(
         context,
@@ -226,7 +246,17 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
         entries,
         outcome.results.map((r) => r ?? undefined),
       );
-    if (reservation && llm) {
+    if (reservation && !settles) {
+      // No settling here (a gateway message, a resolver): the reservation is the charge.
+      for (const entry of entries)
+        if (entry.kind !== 'requests')
+          this.stats.recordBudget(
+            entry.name,
+            entry.kind === 'tokens' ? reservation.tokens : reservation.usd,
+            false,
+          );
+    }
+    if (reservation && llm && settles) {
       let settled = false;
       const leases: BudgetLeases = {
         reservation,
@@ -255,7 +285,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       });
       (req as Request & { [BUDGET_LEASES]?: BudgetLeases })[BUDGET_LEASES] = leases;
     }
-    if (llm && !llm.countCacheHits && this.cacheProbe) {
+    if (llm && !llm.countCacheHits && this.cacheProbe && settles) {
       // Charged as the leader of a burst, yet answered from another call (X-Cache: COALESCED or
       // HIT): give everything back, as if it had been a hit from the start.
       let refunded = false;
@@ -284,7 +314,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       };
       (req as Request & { [CACHE_REFUND]?: () => Promise<void> })[CACHE_REFUND] = refund;
       // When @CacheLLM runs outside BudgetSettleInterceptor, a COALESCED answer never reaches it.
-      res.once('finish', () => {
+      res!.once('finish', () => {
         const status = res.getHeader('X-Cache');
         if (status === 'COALESCED' || status === 'HIT') refund().catch(() => undefined);
       });
@@ -341,8 +371,10 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
 
   /**
    * The request and response of a context, as `@nestjs/throttler`'s hook of the same name:
-   * HTTP, and GraphQL resolvers whose context carries `{ req, res }` (Apollo on Express).
-   * Override it for other transports; undefined lets the call through unlimited.
+   * HTTP; GraphQL resolvers whose context carries `{ req, res }` (Apollo on Express); gateway
+   * messages, as the client's upgrade request (or its peer address) with the message as body
+   * and no response (no headers). Override it for other transports; no `req` lets the call
+   * through unlimited (microservices).
    */
   protected getRequestResponse(context: ExecutionContext): {
     req: Request | undefined;
@@ -357,7 +389,16 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       const ctx = context.getArgByIndex<{ req?: Request; res?: Response } | undefined>(2);
       return { req: ctx?.req, res: ctx?.res };
     }
+    if (type === 'ws') {
+      const ws = context.switchToWs();
+      return { req: wsRequestOf(ws.getClient(), ws.getData()), res: undefined };
+    }
     return { req: undefined, res: undefined };
+  }
+
+  /** A refusal in the context's terms: the HTTP exception, or a `WsException` on a gateway. */
+  private refusal(context: ExecutionContext, error: HttpException): Error {
+    return context.getType() === 'ws' ? wsRefusal(error) : error;
   }
 
   /** One `@nestjs/throttler` throttler of a request, as `ThrottlerGuard.handleRequest` reads it. */
@@ -471,7 +512,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
 
   private async reject(
     context: ExecutionContext,
-    res: Response,
+    res: Response | undefined,
     entries: Entry[],
     results: (
       { passed: boolean; remaining: number; resetMs: number; retryAfterMs: number } | undefined
@@ -495,7 +536,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       }
     }
     const message = await this.messageOf(context, violated, results, entries);
-    throw tooManyRequests(res, message, violated, detail.retryAfterSeconds);
+    throw this.refusal(context, tooManyRequests(res, message, violated, detail.retryAfterSeconds));
   }
 
   private planOf(handler: object, controller: object): RoutePlan {

@@ -36,6 +36,8 @@ import { ThrottlingStats } from './throttling-stats.service';
     ThrottlingGuard,
     { provide: APP_GUARD, useExisting: ThrottlingGuard },
   ],
-  exports: [ThrottlingService, ThrottlingStats, ThrottlingGuard],
+  // The options too: `@UseGuards(ThrottlingGuard)` (a gateway, as @nestjs/throttler's recipe
+  // binds its guard) makes another instance in the importing module.
+  exports: [ThrottlingService, ThrottlingStats, ThrottlingGuard, RESOLVED_THROTTLING_OPTIONS],
 })
 export class ThrottlingModule extends ThrottlingConfigurableModule {}
