@@ -118,7 +118,8 @@ describe.each(stores)('ThrottlingModule on WebSocket gateways (%s)', (_, redis) 
   it('admits `limit` messages, answers the next with the exception event (429 problem), counts it in the stats', async () => {
     const url = await start({ throttlers: [{ ttl: 60_000, limit: 3 }] });
     const client = await connect(`${url}/chat`);
-    for (let i = 0; i < 3; i++) expect(await client.ask('say', i)).toEqual({ event: 'said', data: i });
+    for (let i = 0; i < 3; i++)
+      expect(await client.ask('say', i)).toEqual({ event: 'said', data: i });
     const refused = problem(await client.ask('say', 3));
     expect(refused).toMatchObject({
       status: 429,

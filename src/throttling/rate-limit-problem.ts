@@ -96,3 +96,15 @@ export function neverFits(
     HttpStatus.PAYLOAD_TOO_LARGE,
   );
 }
+
+/**
+ * A refusal as a GraphQL resolver throws it: the problem body with Nest's `statusCode` and
+ * `message` (the `detail`), the shape `@nestjs/apollo` turns into a GraphQL error whose
+ * `message` is the detail, `extensions.status` the HTTP status and `extensions.originalError`
+ * the body.
+ */
+export function graphqlRefusal(error: HttpException): HttpException {
+  const body = error.getResponse() as { detail?: string };
+  const status = error.getStatus();
+  return new HttpException({ ...body, statusCode: status, message: body.detail }, status);
+}

@@ -15,7 +15,12 @@ import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
 import type { PriceTable } from '../llm/llm-pricing';
 import { reserveFor, type Reservation } from './budget-reservation';
 import type { UsageMeter } from './usage-meter';
-import { neverFits, rateLimitingUnavailable, tooManyRequests } from './rate-limit-problem';
+import {
+  graphqlRefusal,
+  neverFits,
+  rateLimitingUnavailable,
+  tooManyRequests,
+} from './rate-limit-problem';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
 import { hashedTracker, trackerValue } from './request-tracker';
 import { planRoute, priceTableOf, type RoutePlan } from './route-plan';
@@ -396,9 +401,10 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     return { req: undefined, res: undefined };
   }
 
-  /** A refusal in the context's terms: the HTTP exception, or a `WsException` on a gateway. */
+  /** A refusal in the context's terms: a `WsException` on a gateway, a GraphQL-ready error on a resolver. */
   private refusal(context: ExecutionContext, error: HttpException): Error {
-    return context.getType() === 'ws' ? wsRefusal(error) : error;
+    const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
+    return type === 'ws' ? wsRefusal(error) : type === 'graphql' ? graphqlRefusal(error) : error;
   }
 
   /** One `@nestjs/throttler` throttler of a request, as `ThrottlerGuard.handleRequest` reads it. */
