@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   LLMThrottle,
+  RateLimit,
   RedisModule,
   ThrottlingGuard,
   ThrottlingModule,
@@ -66,6 +67,15 @@ class BareGateway {
   }
 }
 
+@WebSocketGateway({ path: '/typo' })
+class TypoGateway {
+  @RateLimit('no-such-policy')
+  @SubscribeMessage('say')
+  say(): WsAnswer {
+    return { event: 'said', data: 'ok' };
+  }
+}
+
 const stores = [
   ['Redis', true],
   ['the memory store', false],
@@ -86,13 +96,16 @@ describe.each(stores)('ThrottlingModule on WebSocket gateways (%s)', (_, redis) 
   let app: INestApplication | undefined;
   const clients: WsTestClient[] = [];
 
-  async function start(options: ThrottlingModuleOptions): Promise<string> {
+  async function start(
+    options: ThrottlingModuleOptions,
+    gateways: (new () => object)[] = [ChatGateway, BareGateway],
+  ): Promise<string> {
     @Module({
       imports: [
         ...(redis ? [RedisModule.forRoot(testRedisOptions())] : []),
         ThrottlingModule.forRoot({ keyPrefix: uniquePrefix('ws'), ...options }),
       ],
-      providers: [ChatGateway, BareGateway],
+      providers: gateways,
     })
     class AppModule {}
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
@@ -201,5 +214,9 @@ describe.each(stores)('ThrottlingModule on WebSocket gateways (%s)', (_, redis) 
     expect(stats.byPolicy.llm).toEqual({ allowed: 2, rejected: 0 });
     expect(stats.budgets['llm:tokens']).toMatchObject({ kind: 'tokens', rejected: 1 });
     expect(stats.budgets['llm:tokens']!.consumed).toBeGreaterThan(800);
+  });
+
+  it('fails the boot on a gateway naming an unknown policy', async () => {
+    await expect(start({}, [TypoGateway])).rejects.toThrow(/no-such-policy/);
   });
 });

@@ -59,6 +59,9 @@ interface Entry {
   throttler: ThrottlerEntry | undefined;
 }
 
+/** The class metadata of `@WebSocketGateway()` and `@Resolver()`: providers with routes of their own. */
+const HANDLER_CLASS_METADATA = ['websockets:is_gateway', 'graphql:resolver_type'];
+
 /**
  * Gateway and resolver calls already checked, by their arguments: the global guard and an
  * `@UseGuards(ThrottlingGuard)` instance of the gateway's module count a message once.
@@ -96,10 +99,19 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     this.pricing = priceTableOf(options);
   }
 
-  /** Resolves every route's decorators at start-up, so an unknown policy name fails the boot. */
+  /**
+   * Resolves the decorators of every route, gateway and resolver at start-up, so an unknown
+   * policy name fails the boot.
+   */
   onModuleInit(): void {
     if (!this.discovery || !this.scanner) return;
-    for (const wrapper of this.discovery.getControllers()) {
+    const handlers = this.discovery
+      .getProviders()
+      .filter(
+        (w) =>
+          w.metatype && HANDLER_CLASS_METADATA.some((k) => Reflect.hasMetadata(k, w.metatype!)),
+      );
+    for (const wrapper of [...this.discovery.getControllers(), ...handlers]) {
       const instance = wrapper.instance as object | undefined;
       if (!instance) continue;
       const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
