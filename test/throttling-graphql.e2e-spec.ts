@@ -106,6 +106,7 @@ describe.each(stores)('ThrottlingModule on GraphQL resolvers (%s)', (_, redis) =
       message: 'Too many requests, retry later.',
       path: ['hello'],
       extensions: {
+        code: 'INTERNAL_SERVER_ERROR',
         status: 429,
         originalError: {
           title: 'Too Many Requests',
