@@ -1,9 +1,15 @@
-import { Controller, Get, type INestApplication, Module } from '@nestjs/common';
+import { Controller, Get, type INestApplication, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { SkipThrottle, Throttle, type ThrottlerOptions } from '@nestjs/throttler';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { RateLimit, RedisModule, ThrottlingModule, type ThrottlingModuleOptions } from '../src';
+import {
+  RateLimit,
+  RedisModule,
+  ThrottlingGuard,
+  ThrottlingModule,
+  type ThrottlingModuleOptions,
+} from '../src';
 import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // An app written for @nestjs/throttler: its decorators, its option names. The only change is
@@ -65,6 +71,16 @@ class KitController {
   @RateLimit({ name: 'kit', limit: 1, ttlMs: 60_000 })
   @Get()
   kit() {
+    return { ok: true };
+  }
+}
+
+// Bound per controller, as @nestjs/throttler apps may bind ThrottlerGuard instead of APP_GUARD.
+@UseGuards(ThrottlingGuard)
+@Controller('bound')
+class BoundController {
+  @Get()
+  bound() {
     return { ok: true };
   }
 }
@@ -180,6 +196,14 @@ describe.each(stores)(
       for (let i = 0; i < 4; i++) await http.get('/skipped').expect(200);
       const back = await http.get('/skipped/back').expect(200);
       expect(header(back, 'X-RateLimit-Limit')).toBe('3');
+    });
+
+    it('counts a request once on a controller that also binds ThrottlingGuard itself', async () => {
+      const http = await start({ throttlers: [{ ttl: 60_000, limit: 2 }] }, [BoundController]);
+      const first = await http.get('/bound').expect(200);
+      expect(header(first, 'X-RateLimit-Remaining')).toBe('1');
+      await http.get('/bound').expect(200);
+      await http.get('/bound').expect(429);
     });
 
     it('lets skipIf and ignoreUserAgents through unlimited', async () => {

@@ -63,8 +63,8 @@ interface Entry {
 const HANDLER_CLASS_METADATA = ['websockets:is_gateway', 'graphql:resolver_type'];
 
 /**
- * Gateway and resolver calls already checked, by their arguments: the global guard and an
- * `@UseGuards(ThrottlingGuard)` instance of the gateway's module count a message once.
+ * Calls already checked, by their arguments: the global guard and an `@UseGuards(ThrottlingGuard)`
+ * instance (@nestjs/throttler's recipes bind their guard so) count a request or message once.
  */
 const checkedCalls = new WeakSet<object>();
 
@@ -125,12 +125,10 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const plan = this.planOf(context.getHandler(), context.getClass());
     if (plan.requests.length === 0 && plan.throttlers.length === 0 && !plan.llm) return true;
+    const args = context.getArgs();
+    if (checkedCalls.has(args)) return true;
+    checkedCalls.add(args);
     const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
-    if (type !== 'http') {
-      const args = context.getArgs();
-      if (checkedCalls.has(args)) return true;
-      checkedCalls.add(args);
-    }
     const { req, res } = this.getRequestResponse(context);
     if (!req) return true;
     // Only HTTP responses pass BudgetSettleInterceptor: elsewhere a reservation is the charge.
@@ -331,7 +329,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       };
       (req as Request & { [CACHE_REFUND]?: () => Promise<void> })[CACHE_REFUND] = refund;
       // When @CacheLLM runs outside BudgetSettleInterceptor, a COALESCED answer never reaches it.
-      res!.once('finish', () => {
+      res.once('finish', () => {
         const status = res.getHeader('X-Cache');
         if (status === 'COALESCED' || status === 'HIT') refund().catch(() => undefined);
       });
