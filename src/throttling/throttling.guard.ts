@@ -59,7 +59,7 @@ interface Entry {
   throttler: ThrottlerEntry | undefined;
 }
 
-/** The class metadata of `@WebSocketGateway()` and `@Resolver()`: providers with routes of their own. */
+/** Class metadata of `@WebSocketGateway()` and `@Resolver()`: providers with handlers to plan. */
 const HANDLER_CLASS_METADATA = ['websockets:is_gateway', 'graphql:resolver_type'];
 
 /**
@@ -67,6 +67,11 @@ const HANDLER_CLASS_METADATA = ['websockets:is_gateway', 'graphql:resolver_type'
  * instance (@nestjs/throttler's recipes bind their guard so) count a request or message once.
  */
 const checkedCalls = new WeakSet<object>();
+/**
+ * Guard instances made: `@UseGuards(ThrottlingGuard)` (or a subclass) adds one to the module's,
+ * and only then can a call be checked twice; with one, requests skip the bookkeeping.
+ */
+let guardInstances = 0;
 
 /**
  * The guard of ThrottlingModule (registered globally by the module): evaluates the global
@@ -97,6 +102,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     @Optional() @Inject(LLM_CACHE_PROBE) private readonly cacheProbe?: LlmCacheProbe,
   ) {
     this.pricing = priceTableOf(options);
+    guardInstances++;
   }
 
   /**
@@ -125,9 +131,11 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const plan = this.planOf(context.getHandler(), context.getClass());
     if (plan.requests.length === 0 && plan.throttlers.length === 0 && !plan.llm) return true;
-    const args = context.getArgs();
-    if (checkedCalls.has(args)) return true;
-    checkedCalls.add(args);
+    if (guardInstances > 1) {
+      const args = context.getArgs();
+      if (checkedCalls.has(args)) return true;
+      checkedCalls.add(args);
+    }
     const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
     const { req, res } = this.getRequestResponse(context);
     if (!req) return true;
@@ -411,7 +419,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     return { req: undefined, res: undefined };
   }
 
-  /** A refusal in the context's terms: a `WsException` on a gateway, a GraphQL-ready error on a resolver. */
+  /** A refusal in the context's terms: `WsException` on a gateway, GraphQL-ready on a resolver. */
   private refusal(context: ExecutionContext, error: HttpException): Error {
     const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
     return type === 'ws' ? wsRefusal(error) : type === 'graphql' ? graphqlRefusal(error) : error;
