@@ -70,8 +70,9 @@ export class LlmCacheProbeService implements LlmCacheProbe {
 
   /**
    * True when an identical call (same hash) is in flight in this process, or another request
-   * of the burst already claimed to lead it; otherwise this request claims the lead until its
-   * response ends (so concurrent identical requests see it even before it reaches the flight).
+   * of the burst already claimed to lead it, or (with Redis) another instance holds its lock;
+   * otherwise this request claims the lead until its response ends (so concurrent identical
+   * requests see it even before it reaches the flight).
    */
   async willCoalesce(context: ExecutionContext): Promise<boolean> {
     try {
@@ -82,14 +83,27 @@ export class LlmCacheProbeService implements LlmCacheProbe {
       if (found.bypass || !found.hash || found.entry) return false;
       const hash = found.hash;
       // The leader may have finished since the lookup: its entry is then in L1.
-      if (this.cache.flight.has(hash) || this.leaders.has(hash)) return true;
-      if (this.cache.store.peek(hash, Date.now())) return true;
+      if (this.inFlightHere(hash)) return true;
+      if (this.cache.store.l2) {
+        // Another instance's identical call holds the Redis lock: this request will wait on it.
+        if (await this.cache.store.lockHeld(hash)) return true;
+        if (this.inFlightHere(hash)) return true;
+      }
       this.leaders.add(hash);
       http.getResponse<Response>().once('close', () => this.leaders.delete(hash));
       return false;
     } catch {
       return false;
     }
+  }
+
+  /** An identical call led in this process (in flight, claimed by a burst's first request, or just stored in L1). */
+  private inFlightHere(hash: string): boolean {
+    return (
+      this.cache.flight.has(hash) ||
+      this.leaders.has(hash) ||
+      this.cache.store.peek(hash, Date.now()) !== undefined
+    );
   }
 
   /**

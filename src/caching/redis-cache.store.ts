@@ -52,6 +52,11 @@ export interface CacheL2 {
   ): Promise<GetOrLock>;
   setAndUnlock(hash: string, entry: CacheEntry | undefined, token?: string): Promise<void>;
   /**
+   * Whether some instance holds the lock of `hash` (its upstream call is on its way), without
+   * taking it. Optional: a store without cross-instance locks has no such calls to see.
+   */
+  lockHeld?(hash: string): Promise<boolean>;
+  /**
    * Calls `onUnlock(hash)` whenever any instance releases the lock of an upstream call;
    * resolves to a function that stops listening. Optional: without it waiters only poll.
    */
@@ -149,6 +154,12 @@ export class RedisCacheStore implements CacheL2 {
     )) as [number, string?];
     if (reply[0] === 1) return { entry: await this.parse(hash, reply[1] ?? '') };
     return { locked: reply[0] === 2 };
+  }
+
+  lockHeld(hash: string): Promise<boolean> {
+    return this.bounded(this.redis.exists(this.lockKey(hash)), 'a cache lock read').then(
+      (count) => count > 0,
+    );
   }
 
   /** Stores the entry (when given) and releases the lock held with `token` (when given). */

@@ -40,6 +40,11 @@ export class TieredCacheStore {
     return this.l2.getOrLock(hash, token, lockTtlMs, overStale);
   }
 
+  /** Whether another call for `hash` holds the L2 lock (false without an L2 that has locks). */
+  lockHeld(hash: string): Promise<boolean> {
+    return this.l2?.lockHeld ? this.l2.lockHeld(hash) : Promise.resolve(false);
+  }
+
   /** Stores an entry (in both tiers) and releases the lock held with `token`. */
   async set(hash: string, entry: CacheEntry | undefined, token?: string): Promise<void> {
     if (!this.l2) {

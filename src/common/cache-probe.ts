@@ -13,7 +13,7 @@ export interface LlmCacheProbe {
   willHit(context: ExecutionContext): Promise<boolean>;
   /**
    * After `willHit` answered false: whether an identical call is already on its way upstream
-   * (in this process), so this request will be answered COALESCED. The first request of a
+   * (in this process, or on another instance holding its Redis lock), so this request will be answered COALESCED. The first request of a
    * burst is the leader (false) and the rest of the burst see it (true). Never throws.
    */
   willCoalesce?(context: ExecutionContext): Promise<boolean>;
