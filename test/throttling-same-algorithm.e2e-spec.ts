@@ -1,4 +1,5 @@
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleCheck } from '../src';
+import { setTimeout as delay } from 'node:timers/promises';
 import { testConnection, uniquePrefix } from './support/test-redis';
 
 describe('sliding log: the memory store and the Redis script agree', () => {
@@ -81,6 +82,51 @@ describe('sliding log: the memory store and the Redis script agree', () => {
       true,
       false,
     ]);
+    redis.destroy();
+  });
+
+  it('agrees over many admissions, within one slice and across every slice of the window (the script rewrites only the newest entry)', async () => {
+    const redis = await testConnection();
+    const prefix = uniquePrefix('throttle-slices');
+    const stores = [new MemoryThrottleStore(), new RedisThrottleStore(redis)];
+    // A 1.6 s window has 16 slices of 100 ms; 16 steps 90 ms apart cross them all, and end
+    // before the first admission leaves the window.
+    const check = (cost: number): ThrottleCheck => ({
+      key: `${prefix}{s}:k`,
+      limit: 56,
+      periodMs: 1_600,
+      cost,
+    });
+    const transcripts: [boolean, number][][] = [[], []];
+    for (let step = 0; step < 16; step++) {
+      for (const [i, store] of stores.entries()) {
+        for (const cost of [1, 2, 1]) {
+          const answer = await store.consume([check(cost)]);
+          transcripts[i]!.push([answer.allowed, answer.results[0]!.remaining]);
+        }
+      }
+      await delay(90);
+    }
+    expect(transcripts[1]).toEqual(transcripts[0]);
+    expect(transcripts[0]!.filter(([allowed]) => allowed)).toHaveLength(42);
+    const entries = ((await redis.get(`${prefix}{s}:k`)) ?? '').split(',').length;
+    expect(entries).toBeGreaterThan(7);
+    redis.destroy();
+  });
+
+  it('reads a key written in the previous format (no total and count) and counts on from it', async () => {
+    const redis = await testConnection();
+    const key = `${uniquePrefix('throttle-format')}{f}:k`;
+    const now = Date.now();
+    await redis.set(key, `0|${now - 1000}:3,${now - 500}:2`, { PX: 60_000 });
+    const store = new RedisThrottleStore(redis);
+    const answer = await store.consume([{ key, limit: 6, periodMs: 60_000, cost: 1 }]);
+    expect(answer.allowed).toBe(true);
+    expect(answer.results[0]!.remaining).toBe(0);
+    expect((await store.consume([{ key, limit: 6, periodMs: 60_000, cost: 1 }])).allowed).toBe(
+      false,
+    );
+    expect(await redis.get(key)).toMatch(/^0\|6\|\d+\|/);
     redis.destroy();
   });
 });

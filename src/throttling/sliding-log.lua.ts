@@ -1,5 +1,6 @@
 // Sliding log with a bounded number of entries. Per key one string:
-//   "<blockedUntil>|<t>:<amount>,<t>:<amount>,..."  (ms, oldest first)
+//   "<blockedUntil>|<total>|<count>|<t>:<amount>,<t>:<amount>,..."  (ms, oldest first)
+// (total and count of the entries as written; a value without them, from before, parses too).
 // An entry counts while t > now - period, so a check passes when the amounts of the last
 // `period` plus its cost fit in `limit`: no interval of length `period` ever holds more than
 // `limit`. Admissions within one slice of the window (period / MAX_ENTRIES, on a fixed grid)
@@ -17,9 +18,8 @@ local MAX_ENTRIES = ${MAX_ENTRIES}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
-local function load(key, period)
+local function parse(raw, period)
   local s = { block = 0, t = {}, a = {}, r = {} }
-  local raw = redis.call('GET', key)
   if not raw then return s end
   local b, rest = string.match(raw, '^(%d+)|(.*)$')
   if not b then return s end
@@ -41,6 +41,48 @@ local function load(key, period)
     end
   end
   return s
+end
+
+local function load(key, period)
+  return parse(redis.call('GET', key), period)
+end
+
+-- The common case without parsing the log: no block, the oldest entry still counts (so every
+-- entry does, and the header's total is what is used), and the cost fits. Nil otherwise.
+local function quick(raw, period, cost, limit)
+  if not raw then return nil end
+  local b, total, count, first = string.match(raw, '^(%d+)|(%d+)|(%d+)|(%d+):')
+  if b ~= '0' then return nil end
+  local q = { raw = raw, head = #b + #total + #count + 3, total = tonumber(total),
+    count = tonumber(count), first = tonumber(first) }
+  if q.first <= now - period or q.total + cost > limit then return nil end
+  return q
+end
+
+-- Adds an admission to a quick state by rewriting the newest entry (same slice) or appending
+-- one; false when the log is full (the caller then merges through the full path).
+local function quick_add(key, q, cost, period)
+  local body = string.sub(q.raw, q.head + 1)
+  -- The newest entry is after the last comma (found from the end: a pattern anchored at the
+  -- end would be tried from every position).
+  local comma = string.find(string.reverse(body), ',', 1, true)
+  local lt, la = string.match(comma and string.sub(body, #body - comma + 2) or body, '^(%d+):(%d+)$')
+  if not lt then return false end
+  local last = tonumber(lt)
+  local count = q.count
+  local w = period / MAX_ENTRIES
+  if last >= now or math.floor(last / w) == math.floor(now / w) then
+    if now > last then last = now end
+    body = string.sub(body, 1, #body - #lt - #la - 1) .. string.format('%d:%d', last, tonumber(la) + cost)
+  elseif count + 1 <= MAX_ENTRIES + 1 then
+    last = now
+    body = body .. string.format(',%d:%d', now, cost)
+    count = count + 1
+  else
+    return false
+  end
+  redis.call('SET', key, string.format('0|%d|%d|', q.total + cost, count) .. body, 'PX', math.ceil(last + period - now))
+  return true
 end
 
 local function used(s)
@@ -100,9 +142,12 @@ local function save(key, s, period)
     redis.call('DEL', key)
     return
   end
-  local parts = {}
-  for i = 1, n do parts[i] = s.r[i] or string.format('%d:%d', s.t[i], s.a[i]) end
-  redis.call('SET', key, string.format('%d', s.block) .. '|' .. table.concat(parts, ','), 'PX', math.ceil(expires - now))
+  local parts, total = {}, 0
+  for i = 1, n do
+    parts[i] = s.r[i] or string.format('%d:%d', s.t[i], s.a[i])
+    total = total + s.a[i]
+  end
+  redis.call('SET', key, string.format('%d|%d|%d|', s.block, total, n) .. table.concat(parts, ','), 'PX', math.ceil(expires - now))
 end
 
 -- Expired leases give their amount back.
@@ -131,16 +176,20 @@ local allowed = 1
 for i = 1, n do
   local a = (i - 1) * 6
   local limit, period, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local s = load(KEYS[2 * i - 1], period)
+  local raw = redis.call('GET', KEYS[2 * i - 1])
+  local q = nil
+  if ARGV[a + 4] == '' and cost > 0 then q = quick(raw, period, cost, limit) end
+  local s = q or parse(raw, period)
   if ARGV[a + 4] ~= '' then changed[i] = sweep(s, KEYS[2 * i], period) end
-  local u = used(s)
   local retry = 0
-  if s.block > now then
+  if q then
+    -- fits: retry stays 0
+  elseif s.block > now then
     retry = s.block - now
   elseif cost > limit then
     retry = -1
-  elseif u + cost > limit then
-    local need, freed = u + cost - limit, 0
+  elseif used(s) + cost > limit then
+    local need, freed = used(s) + cost - limit, 0
     for j = 1, #s.t do
       freed = freed + s.a[j]
       if freed >= need then
@@ -157,27 +206,33 @@ for i = 1, n do
   local a = (i - 1) * 6
   local limit, period, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local s = states[i]
-  if allowed == 1 then
-    add(s, cost, period)
-    changed[i] = true
-    if ARGV[a + 4] ~= '' then
-      local ttl = tonumber(ARGV[a + 5])
-      redis.call('ZADD', KEYS[2 * i], now + ttl, ARGV[a + 4] .. ':' .. string.format('%d:%d', cost, now))
-      redis.call('PEXPIRE', KEYS[2 * i], math.ceil(ttl + period))
-    end
+  local remaining, reset
+  if s.raw and allowed == 1 and quick_add(KEYS[2 * i - 1], s, cost, period) then
+    remaining, reset = limit - s.total - cost, math.ceil(s.first + period - now)
   else
-    local block = tonumber(ARGV[a + 6])
-    if retries[i] ~= 0 and block > 0 and s.block <= now then
-      s.block = now + block
-      retries[i] = block
+    if s.raw then s = parse(s.raw, period) end
+    if allowed == 1 then
+      add(s, cost, period)
       changed[i] = true
+      if ARGV[a + 4] ~= '' then
+        local ttl = tonumber(ARGV[a + 5])
+        redis.call('ZADD', KEYS[2 * i], now + ttl, ARGV[a + 4] .. ':' .. string.format('%d:%d', cost, now))
+        redis.call('PEXPIRE', KEYS[2 * i], math.ceil(ttl + period))
+      end
+    else
+      local block = tonumber(ARGV[a + 6])
+      if retries[i] ~= 0 and block > 0 and s.block <= now then
+        s.block = now + block
+        retries[i] = block
+        changed[i] = true
+      end
     end
+    if changed[i] then save(KEYS[2 * i - 1], s, period) end
+    remaining = limit - used(s)
+    if s.block > now or remaining < 0 then remaining = 0 end
+    reset = 0
+    if #s.t > 0 then reset = math.ceil(s.t[1] + period - now) end
   end
-  if changed[i] then save(KEYS[2 * i - 1], s, period) end
-  local remaining = limit - used(s)
-  if s.block > now or remaining < 0 then remaining = 0 end
-  local reset = 0
-  if #s.t > 0 then reset = math.ceil(s.t[1] + period - now) end
   out[#out + 1] = remaining
   out[#out + 1] = reset
   out[#out + 1] = retries[i]
