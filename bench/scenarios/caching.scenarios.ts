@@ -31,10 +31,13 @@ class CachedLlmController {
   generate(@Body() _body: unknown) {
     return PAYLOAD;
   }
+}
 
-  // The same hit path without a body to parse, to compare with the GET baseline and with
-  // CacheInterceptor (GET only) like for like.
-  @Get('generate')
+// The same hit path without a body to parse, to compare with the GET baseline and with
+// CacheInterceptor (GET only) like for like: one route in the app, the same URL.
+@Controller()
+class CachedLlmGetController {
+  @Get('payload')
   @CacheLLM({ scope: 'global', params: (req) => req.query })
   generateGet() {
     return PAYLOAD;
@@ -55,14 +58,14 @@ class BarePostModule {}
 
 @Module({})
 class CachedLlmModule {
-  static register(options: CachingModuleOptions, redisUrl?: string) {
+  static register(options: CachingModuleOptions, redisUrl?: string, get = false) {
     return {
       module: CachedLlmModule,
       imports: [
         ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
         CachingModule.forRoot({ partitionSecret: SECRET, keyPrefix: 'bench:llm', ...options }),
       ],
-      controllers: [CachedLlmController],
+      controllers: [get ? CachedLlmGetController : CachedLlmController],
     };
   }
 }
@@ -137,9 +140,12 @@ function measureKeyComputation(): void {
   );
 }
 
+// The GET rows, ours and CacheInterceptor's, send the same URL (CacheInterceptor keys by it).
+const GET_PATH = '/payload?model=gpt-4o-mini&prompt=What%20does%20a%20cache%20save%3F';
+
 const llm = (options: CachingModuleOptions, redis: boolean) => (ctx: BenchContext) =>
-  listen(CachedLlmModule.register(options, redis ? ctx.redisUrl : undefined), {
-    path: '/generate?model=gpt-4o-mini&prompt=What%20does%20a%20cache%20save%3F',
+  listen(CachedLlmModule.register(options, redis ? ctx.redisUrl : undefined, true), {
+    path: GET_PATH,
   });
 
 export const cachingScenarios: Scenario[] = [
@@ -182,7 +188,7 @@ export const cachingScenarios: Scenario[] = [
   {
     name: 'cache-manager-memory',
     description: '@nestjs/cache-manager CacheInterceptor hit (GET), its default in-memory store',
-    start: () => listen(CacheManagerModule.inMemory(), { path: '/payload' }),
+    start: () => listen(CacheManagerModule.inMemory(), { path: GET_PATH }),
   },
   {
     // Compared with CacheInterceptor on Redis for information, not as a target: an L1 hit is
@@ -207,6 +213,6 @@ export const cachingScenarios: Scenario[] = [
   {
     name: 'cache-manager-redis',
     description: '@nestjs/cache-manager CacheInterceptor hit (GET), @keyv/redis on the same Redis',
-    start: (ctx) => listen(CacheManagerModule.register(ctx.redisUrl), { path: '/payload' }),
+    start: (ctx) => listen(CacheManagerModule.register(ctx.redisUrl), { path: GET_PATH }),
   },
 ];
