@@ -13,12 +13,15 @@ tmp=$(mktemp -d)
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg.out" node -e "
   const { scenarios } = require('$root/dist-sample/bench/scenarios');
   scenarios.find((s) => s.name === '$name').start({ redisUrl: '$REDIS_URL' })
-    .then((t) => console.log('READY', t.url));" >"$tmp/serve.log" 2>&1 &
+    .then((t) => console.log('READY', t.url, JSON.stringify({ method: t.method ?? 'GET', body: t.body,
+      headers: { 'content-type': 'application/json', ...t.headers } })));" >"$tmp/serve.log" 2>&1 &
 vpid=$!
 for _ in $(seq 1 300); do grep -q "^READY " "$tmp/serve.log" && break; sleep 1; done
 url=$(grep "^READY " "$tmp/serve.log" | awk '{print $2}')
+# The scenario's method, body and headers (a POST row's body, a session row's cookie).
+request=$(grep "^READY " "$tmp/serve.log" | cut -d' ' -f3-)
 drive() {
-  node -e "require('$root/node_modules/autocannon')({ url: '$url', amount: $1, connections: 10 },
+  node -e "require('$root/node_modules/autocannon')({ url: '$url', ...$request, amount: $1, connections: 10 },
     (e, r) => { if (e || r.non2xx || r.errors) { console.error(e ?? 'non-2xx ' + r.non2xx + ', errors ' + r.errors); process.exit(1); } });"
 }
 trap 'kill "$vpid" 2>/dev/null || true' EXIT
