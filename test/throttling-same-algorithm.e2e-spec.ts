@@ -89,24 +89,30 @@ describe('sliding log: the memory store and the Redis script agree', () => {
     const redis = await testConnection();
     const prefix = uniquePrefix('throttle-slices');
     const stores = [new MemoryThrottleStore(), new RedisThrottleStore(redis)];
-    // A 1.6 s window has 16 slices of 100 ms; 16 steps 90 ms apart cross them all, and end
-    // before the first admission leaves the window.
+    // A 2.4 s window has 16 slices of 150 ms. 16 steps on a fixed schedule 120 ms apart cross
+    // them all; the last starts 1.8 s after the first, so a slow machine has 0.6 s before the
+    // first admission leaves the window (the schedule does not drift with slow commands).
+    const periodMs = 2_400;
     const check = (cost: number): ThrottleCheck => ({
       key: `${prefix}{s}:k`,
       limit: 56,
-      periodMs: 1_600,
+      periodMs,
       cost,
     });
     const transcripts: [boolean, number][][] = [[], []];
+    const started = Date.now();
     for (let step = 0; step < 16; step++) {
+      await delay(Math.max(0, started + step * 120 - Date.now()));
       for (const [i, store] of stores.entries()) {
         for (const cost of [1, 2, 1]) {
           const answer = await store.consume([check(cost)]);
           transcripts[i]!.push([answer.allowed, answer.results[0]!.remaining]);
         }
       }
-      await delay(90);
     }
+    // The run is only meaningful if it ended inside one window (never seen to fail; it names a
+    // starved machine instead of a wrong count below).
+    expect(Date.now() - started).toBeLessThan(periodMs);
     expect(transcripts[1]).toEqual(transcripts[0]);
     expect(transcripts[0]!.filter(([allowed]) => allowed)).toHaveLength(42);
     const entries = ((await redis.get(`${prefix}{s}:k`)) ?? '').split(',').length;
