@@ -2,8 +2,9 @@ import type { RedisCluster, RedisConnection } from './redis.types';
 
 /**
  * Whether the shared connection can run a command now: the client is ready, or on a cluster
- * every master's connection is (a cluster client has no `isReady` of its own; a master that
- * has no connection yet is opened on first use). A disconnected node-redis client fails
+ * the cluster client is open (not closed by the app) and every master's connection is ready
+ * (a cluster client has no `isReady` of its own; a master that has no connection yet is
+ * opened on first use). A disconnected node-redis client fails
  * single commands at once but runs a MULTI through its next reconnection attempt, so code
  * that batches in a MULTI checks this first.
  *
@@ -12,6 +13,9 @@ import type { RedisCluster, RedisConnection } from './redis.types';
  */
 export function isRedisReady(redis: RedisConnection): boolean {
   if ('masters' in redis)
-    return (redis as RedisCluster).masters.every((master) => master.client?.isReady ?? true);
+    return (
+      redis.isOpen &&
+      (redis as RedisCluster).masters.every((master) => master.client?.isReady ?? true)
+    );
   return redis.isReady;
 }

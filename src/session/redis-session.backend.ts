@@ -1,5 +1,6 @@
 import type { SessionStatsSnapshot } from '../common/stats-shapes';
 import { hashTag } from '../redis/redis-keys';
+import { isRedisReady } from '../redis/redis-ready';
 import type { RedisClient, RedisCluster, RedisConnection } from '../redis/redis.types';
 import type {
   SessionBackend,
@@ -39,6 +40,10 @@ export class RedisSessionBackend implements SessionBackend {
   ) {
     this.statsKeys = [`${prefix}{stats}:counters`, `${prefix}{stats}:active`];
     this.cluster = 'masters' in redis;
+  }
+
+  ready(): boolean {
+    return isRedisReady(this.redis);
   }
 
   private base(tag: string): string {

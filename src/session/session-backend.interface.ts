@@ -56,6 +56,11 @@ export interface SessionBackend {
   readLegacy?(key: string): Promise<string | null>;
   /** Deletes it once adopted. */
   removeLegacy?(key: string): Promise<void>;
+  /**
+   * Whether a counters write can run now (false while Redis is down or once its connection is
+   * closed): the batched counters are then kept without trying. Absent: always.
+   */
+  ready?(): boolean;
   count(change: SessionCounterChange): Promise<void>;
   counters(nowMs: number): Promise<SessionStatsSnapshot>;
   resetCounters(): Promise<void>;

@@ -42,6 +42,7 @@ export function sessionCounters(
     timeoutMs,
     what: 'session stats',
     warn,
+    ready: backend.ready && (() => backend.ready!()),
   });
 }
 
