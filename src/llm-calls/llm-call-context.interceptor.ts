@@ -4,21 +4,9 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Request } from 'express';
 import { Observable } from 'rxjs';
+import { requestOf } from '../common/execution-request';
 import { runInRequest } from './request-context';
-
-type WithRequest = { request?: Request; req?: Request };
-
-/** The request behind a WebSocket or GraphQL handler call, if there is one. */
-function requestOf(context: ExecutionContext): Request | undefined {
-  const type = context.getType<string>();
-  if (type === 'http') return context.switchToHttp().getRequest<Request>();
-  // socket.io keeps the handshake request as `client.request`; ws does when the adapter does.
-  if (type === 'ws') return context.switchToWs().getClient<WithRequest | undefined>()?.request;
-  if (type === 'graphql') return (context.getArgs<unknown[]>()[2] as WithRequest | undefined)?.req;
-  return undefined;
-}
 
 /**
  * Runs a WebSocket gateway's or GraphQL resolver's handlers in their request's async context
