@@ -31,6 +31,18 @@ describe('CallStream', () => {
     expect(await read(b)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
     expect(opened).toBe(1);
   });
+
+  it('tee() read by both branches at once gives each branch every chunk in order, the last one included', async () => {
+    async function* ticking() {
+      for (let i = 0; i < 4; i++) {
+        await Promise.resolve();
+        yield { i };
+      }
+    }
+    const [a, b] = new CallStream(() => ticking()[Symbol.asyncIterator]()).tee();
+    const all = [{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }];
+    expect(await Promise.all([read(a), read(b)])).toEqual([all, all]);
+  });
 });
 
 describe('stream assembly', () => {
