@@ -26,21 +26,24 @@ export class CallStream<T> implements AsyncIterable<T> {
     return this.iterate();
   }
 
-  /** Two streams that each yield every chunk (the source is read once). */
+  /**
+   * Two streams that each yield every chunk in order (the source is read once). As the
+   * SDKs' `tee()`: each read of the source is queued for both branches as a promise, so two
+   * branches read at once still see the same order.
+   */
   tee(): [CallStream<T>, CallStream<T>] {
-    const queues: IteratorResult<T>[][] = [[], []];
+    const queues: Promise<IteratorResult<T>>[][] = [[], []];
     let source: AsyncIterator<T> | undefined;
     const branch = (mine: number): CallStream<T> =>
       new CallStream<T>(
         () => ({
           next: () => {
-            const queued = queues[mine]!.shift();
-            if (queued) return Promise.resolve(queued);
-            source ??= this[Symbol.asyncIterator]();
-            return source.next().then((result) => {
-              queues[1 - mine]!.push(result);
-              return result;
-            });
+            if (queues[mine]!.length === 0) {
+              source ??= this[Symbol.asyncIterator]();
+              const result = source.next();
+              for (const queue of queues) queue.push(result);
+            }
+            return queues[mine]!.shift()!;
           },
         }),
         this.controller,
