@@ -71,9 +71,10 @@ export function wrapAnthropic<T extends AnthropicLike>(
       const params = { $api: 'anthropic.messages', $stream: streamed, ...(body as Json) };
       const upstream = () => create(body, options) as Promise<AsyncIterable<unknown>>;
       return apiPromise(
-        streamed
-          ? calls.stream(params, upstream, site, { assemble: assembleMessageStream })
-          : calls.call(params, upstream as () => Promise<unknown>, site),
+        () =>
+          streamed
+            ? calls.stream(params, upstream, site, { assemble: assembleMessageStream })
+            : calls.call(params, upstream as () => Promise<unknown>, site),
         upstream,
       );
     },

@@ -54,9 +54,10 @@ export function wrapOpenAI<T extends OpenAILike>(
       const params = { $api: 'openai.chat', ...(body as Json) };
       const upstream = () => chatCreate(body, options) as Promise<AsyncIterable<unknown>>;
       return apiPromise(
-        wantsStream(body)
-          ? calls.stream(params, upstream, site)
-          : calls.call(params, upstream as () => Promise<unknown>, site),
+        () =>
+          wantsStream(body)
+            ? calls.stream(params, upstream, site)
+            : calls.call(params, upstream as () => Promise<unknown>, site),
         upstream,
       );
     },
@@ -70,9 +71,10 @@ export function wrapOpenAI<T extends OpenAILike>(
         const params = { $api: 'openai.responses', $stream: stream, ...(body as Json) };
         const upstream = () => responsesCreate(body, options) as Promise<AsyncIterable<unknown>>;
         return apiPromise(
-          stream
-            ? calls.stream(params, upstream, site, { assemble: assembleResponsesStream })
-            : calls.call(params, upstream as () => Promise<unknown>, site),
+          () =>
+            stream
+              ? calls.stream(params, upstream, site, { assemble: assembleResponsesStream })
+              : calls.call(params, upstream as () => Promise<unknown>, site),
           upstream,
         );
       },
