@@ -23,7 +23,7 @@ import { cachePartition } from './cache-partition';
 import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { CacheScope, ResolvedCachingOptions } from './caching-options.interface';
 import { type CacheOutcome, LlmCacheStats } from './llm-cache.stats';
-import { FlightAbandonedError, SingleFlight, type Flight } from './single-flight';
+import { FlightAbandonedError, SingleFlight, type FlightLease } from './single-flight';
 import type { TieredCacheStore } from './tiered-cache.store';
 // h15: streamed calls (src/llm-calls).
 import type { CallStream } from '../llm-calls/call-stream';
@@ -244,7 +244,7 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
       throw error;
     }
     const entry = this.toEntry(params, response, Date.now() - started, options);
-    if (entry) await this.settle(flight, hash, entry, this.cacheable(response, options));
+    if (entry) await this.settle(flight.lead, hash, entry, this.cacheable(response, options));
     else await flight.lead.fail(new FlightAbandonedError()).catch(() => undefined);
     return response;
   }
@@ -296,11 +296,8 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. @internal */
-  async settle(flight: Flight, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
-    if (!('lead' in flight)) return;
-    await flight.lead
-      .settle(entry, store)
-      .catch((error: unknown) => this.warn('write', hash, error));
+  async settle(lease: FlightLease, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
+    await lease.settle(entry, store).catch((error: unknown) => this.warn('write', hash, error));
   }
 
   /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. @internal */

@@ -46,19 +46,21 @@ export function withContext<T extends LlmCacheCallOptions>(options: T): T {
   return context?.req ? { ...options, req: context.req } : options;
 }
 
+/** How a call goes upstream: under a flight lease (or alone), storing its answer or not. */
+interface Upstream {
+  upstream: FlightLease | undefined;
+  hash: string | undefined;
+  /** Whether a clean answer is stored (false while the store is failing). */
+  store: boolean;
+  outcome: CacheOutcome | 'disabled';
+}
+
 /** The shared flow of both call kinds: key, lookup, single-flight; returns how to answer. */
 async function decide(
   cache: LlmCacheService,
   params: unknown,
   options: CachedCallOptions,
-): Promise<
-  | { entry: CacheEntry }
-  | {
-      upstream: FlightLease | undefined;
-      hash: string | undefined;
-      outcome: CacheOutcome | 'disabled';
-    }
-> {
+): Promise<{ entry: CacheEntry } | Upstream> {
   const record = (outcome: CacheOutcome, model: string | undefined, entry?: CacheEntry): void => {
     cache.record(outcome, model, undefined, entry, options.site);
     options.onOutcome?.(outcome);
@@ -72,7 +74,7 @@ async function decide(
   }
   if (!cache.options.enabled || hash === undefined) {
     options.onOutcome?.('disabled');
-    return { upstream: undefined, hash: undefined, outcome: 'disabled' };
+    return { upstream: undefined, hash: undefined, store: false, outcome: 'disabled' };
   }
   const model = modelOf(params);
   const found = await cache.lookup(hash);
@@ -80,28 +82,24 @@ async function decide(
     record('hits', found.entry.model, found.entry);
     return { entry: found.entry };
   }
-  if (found.error !== undefined) {
-    record('bypassed', model);
-    return { upstream: undefined, hash: undefined, outcome: 'bypassed' };
+  // The store failed: the flight is this process's only (identical misses still make one
+  // call), and nothing is stored.
+  const failing = found.error !== undefined;
+  const joined = await cache.flight.join(hash, failing);
+  if ('entry' in joined) {
+    record('coalesced', joined.entry.model, joined.entry);
+    return { entry: joined.entry };
   }
-  const flight = await cache.flight.enter(hash);
-  if ('follow' in flight) {
-    try {
-      const entry = await flight.follow;
-      record('coalesced', entry.model, entry);
-      return { entry };
-    } catch (error) {
-      // The leader gave up (its reader went away, or its answer could not be shared).
-      if (!(error instanceof FlightAbandonedError)) throw error;
-      record('misses', model);
-      return { upstream: undefined, hash: undefined, outcome: 'misses' };
-    }
-  }
-  record('misses', model);
-  return { upstream: flight.lead, hash, outcome: 'misses' };
+  const outcome = failing ? 'bypassed' : 'misses';
+  record(outcome, model);
+  if ('alone' in joined) return { upstream: undefined, hash: undefined, store: false, outcome };
+  return { upstream: joined.lead, hash, store: !failing, outcome };
 }
 
-/** Reserves the budget as the leader; a refusal is handed to the waiters too. */
+/**
+ * Reserves the budget as the leader. A refusal is this caller's own: the waiters are let go
+ * to run their own admission (one of them leads), never handed this caller's error.
+ */
 async function reserve(
   options: CachedCallOptions,
   lease: FlightLease | undefined,
@@ -109,7 +107,7 @@ async function reserve(
   try {
     return await options.beforeUpstream?.();
   } catch (error) {
-    await lease?.fail(error).catch(() => undefined);
+    await lease?.fail(new FlightAbandonedError('the leader was refused')).catch(() => undefined);
     throw error;
   }
 }
@@ -127,7 +125,7 @@ export async function cachedValue<T>(
   const options = withContext(callOptions);
   const decision = await decide(cache, params, options);
   if ('entry' in decision) return JSON.parse(decision.entry.body) as T;
-  const { upstream: lease, hash } = decision;
+  const { upstream: lease, hash, store } = decision;
   const budget = await reserve(options, lease);
   const started = Date.now();
   let response: T;
@@ -139,10 +137,10 @@ export async function cachedValue<T>(
     throw error;
   }
   await budget?.settle(response);
-  if (hash === undefined) return response;
+  if (hash === undefined || !lease) return response;
   const entry = cache.toEntry(params, response, Date.now() - started, options);
-  if (entry) await cache.settle({ lead: lease! }, hash, entry, cache.cacheable(response, options));
-  else await lease!.fail(new FlightAbandonedError()).catch(() => undefined);
+  if (entry) await cache.settle(lease, hash, entry, store && cache.cacheable(response, options));
+  else await lease.fail(new FlightAbandonedError()).catch(() => undefined);
   return response;
 }
 
@@ -169,7 +167,7 @@ export async function cachedStream<C>(
       controller,
     );
   }
-  const { upstream: lease, hash } = decision;
+  const { upstream: lease, hash, store } = decision;
   const budget = await reserve(options, lease);
   const started = Date.now();
   let source: StreamSource<C>;
@@ -192,7 +190,7 @@ export async function cachedStream<C>(
       clean && response !== undefined
         ? cache.toEntry(params, response, Date.now() - started, { ...options, events })
         : undefined;
-    if (entry) await cache.settle({ lead: lease }, hash, entry, cache.cacheable(response, options));
+    if (entry) await cache.settle(lease, hash, entry, store && cache.cacheable(response, options));
     else await lease.fail(new FlightAbandonedError()).catch(() => undefined);
   };
   // A stream nobody reads would hold its waiters (and lock) forever: give it up after the
