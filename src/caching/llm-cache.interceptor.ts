@@ -29,6 +29,7 @@ import type { CacheOutcome } from './llm-cache.stats';
 import { FlightAbandonedError, type FlightLease, type Joined } from './single-flight';
 import { recordMessages, replayMessages } from './sse-route';
 import { eventData, handlerOutput, type HandlerOutput, recordSse, replaySse } from './sse-stream';
+import { StreamRecorder } from './stream-recorder';
 
 type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED' | 'STALE';
 // @HttpCode()'s metadata key; the status it sets is applied only after the interceptors run.
@@ -311,14 +312,13 @@ export class LlmCacheInterceptor implements NestInterceptor {
     finish: (response: unknown, events: RecordedEvent[]) => CacheEntry | undefined,
     abandon: () => void,
   ): Promise<Observable<unknown>> {
-    const events: RecordedEvent[] = [];
-    const started = Date.now();
+    let events: RecordedEvent[] = [];
+    const recorder = new StreamRecorder<unknown>(eventData, (recording) => {
+      events = recording.events;
+    });
     let last: unknown;
     try {
-      for await (const chunk of source) {
-        events.push({ data: eventData(chunk), atMs: Date.now() - started });
-        last = chunk;
-      }
+      for await (const chunk of recorder.record(source)) last = chunk;
     } catch (error) {
       abandon();
       if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');

@@ -13,7 +13,7 @@ import type { RedisConnection } from '../redis/redis.types';
 import type { CacheEntry } from './cache-entry';
 import { RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { ResolvedCachingOptions } from './caching-options.interface';
-import { callSiteFields, MAX_CALL_SITES } from '../llm-calls/call-site';
+import { callSiteFields, MAX_CALL_SITES } from './call-site';
 
 // KEYS[1]: the counters hash; KEYS[2]: the set of unknown models that have a series of their
 // own (at most ARGV[1], cluster-wide). ARGV[2]: n, then n (model, fallback) pairs, then

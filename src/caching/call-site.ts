@@ -1,4 +1,4 @@
-import { SLICE_FIELDS } from '../caching/llm-cache.stats';
+import { SLICE_FIELDS } from './llm-cache.stats';
 
 /** Most call-site names counted separately; later ones are counted under `other`. */
 export const MAX_CALL_SITES = 100;

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { RecordedEvent } from '../caching/cache-entry';
+import type { RecordedEvent } from './cache-entry';
+import { paced } from './replay-pacer';
 
 /**
  * The stream a wrapped call returns, shaped like the provider SDKs' `Stream` (async
@@ -78,13 +78,5 @@ export async function* replayChunks<T>(
   pace: 'instant' | 'recorded',
   signal: AbortSignal,
 ): AsyncGenerator<T> {
-  let at = 0;
-  for (const event of events) {
-    if (pace === 'recorded' && event.atMs > at) {
-      await delay(event.atMs - at, undefined, { signal }).catch(() => undefined);
-      at = event.atMs;
-    }
-    if (signal.aborted) return;
-    yield revive(JSON.parse(event.data));
-  }
+  for await (const event of paced(events, pace, signal)) yield revive(JSON.parse(event.data));
 }

@@ -1,19 +1,45 @@
-import type { CacheEntry, RecordedEvent } from '../caching/cache-entry';
-import { modelOf } from '../caching/cache-entry.builder';
-import { assembleCompletion, completionEvents } from '../caching/chat-stream.convert';
-import type { LlmCacheCallOptions, LlmCacheService } from '../caching/llm-cache.service';
-import type { CacheOutcome } from '../caching/llm-cache.stats';
-import { FlightAbandonedError, type FlightLease } from '../caching/single-flight';
-import type { CallLease } from './call-budget';
+import { currentCallContext } from '../common/call-context';
+import type { CacheEntry, RecordedEvent } from './cache-entry';
+import { modelOf } from './cache-entry.builder';
 import { CallStream, replayChunks } from './call-stream';
-import { currentCallContext } from './request-context';
+import { assembleCompletion, completionEvents } from './chat-stream.convert';
+import type { CacheLookup } from './cache-lookup';
+import type { LlmCacheCallOptions } from './llm-cache-call.options';
+import type { CacheOutcome, LlmCacheStats } from './llm-cache.stats';
+import { FlightAbandonedError, type FlightLease, type SingleFlight } from './single-flight';
+import { StreamRecorder } from './stream-recorder';
+
+/**
+ * A charge made for one upstream call (throttling's call budget lease): `settle` exactly
+ * once with the response (undefined refunds it). Typed here so the cache knows no ledger.
+ */
+export interface UpstreamLease {
+  settle(response: unknown): Promise<void>;
+}
+
+/** What the call flow needs of `LlmCacheService` (it passes itself). */
+export interface CallCache {
+  readonly options: { enabled: boolean; coalesce: { lockTtlMs: number } };
+  readonly flight: SingleFlight;
+  keyOf(params: unknown, options: LlmCacheCallOptions): string | undefined;
+  lookup(hash: string): Promise<CacheLookup>;
+  record: LlmCacheStats['record'];
+  toEntry(
+    params: unknown,
+    response: unknown,
+    latencyMs: number,
+    options: LlmCacheCallOptions & { events?: RecordedEvent[] },
+  ): CacheEntry | undefined;
+  cacheable(response: unknown, options: LlmCacheCallOptions): boolean;
+  settle(lease: FlightLease, hash: string, entry: CacheEntry, store: boolean): Promise<void>;
+}
 
 /** What a cached call adds to `LlmCacheService`'s call options. */
 export interface CachedCallOptions extends LlmCacheCallOptions {
   /** Call-site name for the stats (`bySite`). */
   site?: string;
   /** Runs right before this caller calls upstream (a miss it leads, or a bypass); may throw to refuse. @internal */
-  beforeUpstream?: () => Promise<CallLease | undefined>;
+  beforeUpstream?: () => Promise<UpstreamLease | undefined>;
   /** Skip the cache (budgets and stats still apply). */
   skipCache?: boolean;
   /** Called with the outcome of every call (for the wrappers' tests and logs). @internal */
@@ -57,7 +83,7 @@ interface Upstream {
 
 /** The shared flow of both call kinds: key, lookup, single-flight; returns how to answer. */
 async function decide(
-  cache: LlmCacheService,
+  cache: CallCache,
   params: unknown,
   options: CachedCallOptions,
 ): Promise<{ entry: CacheEntry } | Upstream> {
@@ -103,7 +129,7 @@ async function decide(
 async function reserve(
   options: CachedCallOptions,
   lease: FlightLease | undefined,
-): Promise<CallLease | undefined> {
+): Promise<UpstreamLease | undefined> {
   try {
     return await options.beforeUpstream?.();
   } catch (error) {
@@ -117,7 +143,7 @@ async function reserve(
  * cacheable; concurrent identical calls share one `fn()` (in process and across instances).
  */
 export async function cachedValue<T>(
-  cache: LlmCacheService,
+  cache: CallCache,
   params: unknown,
   fn: () => Promise<T>,
   callOptions: CachedCallOptions = {},
@@ -150,7 +176,7 @@ export async function cachedValue<T>(
  * recorded chunks as objects. The result is a `CallStream` (an SDK-like stream).
  */
 export async function cachedStream<C>(
-  cache: LlmCacheService,
+  cache: CallCache,
   params: unknown,
   fn: () => Promise<StreamSource<C>> | StreamSource<C>,
   callOptions: CachedStreamOptions<C> = {},
@@ -204,27 +230,10 @@ export async function cachedStream<C>(
   }
   return new CallStream(() => {
     reading = true;
-    return record(source, finish)[Symbol.asyncIterator]();
+    const recorder = new StreamRecorder<C>(
+      (chunk) => JSON.stringify(chunk),
+      ({ chunks, events, clean }) => finish(chunks, events, clean),
+    );
+    return recorder.record(source)[Symbol.asyncIterator]();
   }, source.controller ?? new AbortController());
-}
-
-/** Yields the source's chunks while recording them; `finish` runs once, however it ends. */
-async function* record<C>(
-  source: AsyncIterable<C>,
-  finish: (chunks: C[], events: RecordedEvent[], clean: boolean) => Promise<void>,
-): AsyncGenerator<C> {
-  const chunks: C[] = [];
-  const events: RecordedEvent[] = [];
-  const started = Date.now();
-  let clean = false;
-  try {
-    for await (const chunk of source) {
-      chunks.push(chunk);
-      events.push({ data: JSON.stringify(chunk), atMs: Date.now() - started });
-      yield chunk;
-    }
-    clean = true;
-  } finally {
-    await finish(chunks, events, clean);
-  }
 }
