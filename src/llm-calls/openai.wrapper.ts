@@ -1,3 +1,4 @@
+import { isObject, type JsonObject as Json } from '../common/is-object';
 import { facade, methodOf, apiPromise, wantsStream } from './client-facade';
 import type { LlmCallService } from './llm-call.service';
 import type { LlmCallSiteOptions } from './llm-call-site.interface';
@@ -7,10 +8,6 @@ export interface OpenAILike {
   chat: { completions: object };
   responses?: object;
 }
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The response a Responses API event stream adds up to: the `response.completed` (or
