@@ -79,7 +79,10 @@ describe("sessionMiddleware keeps express-session's contract with any store", ()
       res.json({ id: req.sessionID });
     });
     app.get('/me', (req, res) => {
-      const { cookie: _cookie, ...data } = (req.session ?? {}) as Record<string, unknown>;
+      const { cookie: _cookie, ...data } = (req.session ?? {}) as unknown as Record<
+        string,
+        unknown
+      >;
       res.json(data);
     });
     app.get('/touch', (req, res) => {
