@@ -89,6 +89,7 @@ export class SessionRuntime {
           // cookie it could not set, by calling next(err) again once the answer is under way.
           // The kit's own store failing is its 503 policy (the answer is given: logged);
           // any other error goes on to the app's error handlers, as express-session passes it.
+          if (!error) return;
           if (!isKitStoreError(error)) return next(error);
           if (error instanceof SessionUnavailableError)
             this.warn.warn('session-save', `session not saved: ${String(error.cause)}`);
