@@ -137,6 +137,8 @@ export async function reserveCallBudget(
           reserved: check.cost,
           actual: kind === 'tokens' ? cost.tokens : Math.ceil(cost.usd * MICRO_USD),
           leaseId,
+          // The lease member carries the admission time: without it the store cannot find it.
+          admittedAtMs: outcome.results[i]?.atMs,
         };
       });
       await throttling.settle(items, outcome.stores);
