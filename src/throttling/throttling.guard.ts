@@ -136,11 +136,8 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       if (checkedCalls.has(args)) return true;
       checkedCalls.add(args);
     }
-    const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
     const { req, res } = this.getRequestResponse(context);
     if (!req) return true;
-    // Only HTTP responses pass BudgetSettleInterceptor: elsewhere a reservation is the charge.
-    const settles = type === 'http' && res !== undefined;
     const llm = plan.llm;
     let coalesced = false;
     if (llm && !llm.countCacheHits && this.cacheProbe) {
@@ -148,7 +145,36 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       // request answered by an identical call already in flight (X-Cache: COALESCED).
       if (await this.cacheProbe.willHit(context)) return true;
       coalesced = (await this.cacheProbe.willCoalesce?.(context)) ?? false;
+      // Not coalesced: this request is the candidate to lead its flight; identical requests
+      // wait for its verdict, so a refused one never leads a burst that others ride for free.
+      if (!coalesced) {
+        const probe = this.cacheProbe;
+        const verdict = (admitted: boolean) => probe.admitted?.(context, admitted);
+        try {
+          const admitted = await this.charge(context, plan, req, res, coalesced, verdict);
+          verdict(true);
+          return admitted;
+        } catch (error) {
+          verdict(false);
+          throw error;
+        }
+      }
     }
+    return this.charge(context, plan, req, res, coalesced);
+  }
+
+  private async charge(
+    context: ExecutionContext,
+    plan: RoutePlan,
+    req: Request,
+    res: Response | undefined,
+    coalesced: boolean,
+    verdict?: (admitted: boolean) => void,
+  ): Promise<boolean> {
+    const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
+    // Only HTTP responses pass BudgetSettleInterceptor: elsewhere a reservation is the charge.
+    const settles = type === 'http' && res !== undefined;
+    const llm = plan.llm;
 
     const trackers = new Map<Tracker, string>();
     const trackerFor = (by: Tracker): string => {
@@ -231,6 +257,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
       return true;
     }
     const outcome = await this.throttling.consume(checks);
+    verdict?.(outcome.allowed && !outcome.unavailable);
     if (outcome.unavailable) throw this.refusal(context, rateLimitingUnavailable(res));
     const headers: HeaderPolicy[] = [];
     entries.forEach((entry, i) => {
