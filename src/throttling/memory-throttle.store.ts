@@ -108,16 +108,16 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
   settle(items: SettleItem[]): Promise<void> {
     const now = this.now();
     this.sweep(now);
-    for (const item of items) {
-      const log = this.load(item.key, item.periodMs, now);
-      const { reserved, actual, periodMs } = item;
-      if (item.leaseId === undefined) {
-        let at = item.admittedAtMs ?? 0;
+    for (const { charge, actual } of items) {
+      const { key, periodMs, amount: reserved } = charge;
+      const log = this.load(key, periodMs, now);
+      if (charge.leaseId === undefined) {
+        let at = charge.atMs;
         if (at === 0 && log.t.length > 0) at = log.t[log.t.length - 1]!;
         if (actual > reserved) add(log, actual - reserved, now, periodMs);
         else refund(log, at, reserved - actual, periodMs, now);
       } else {
-        const id = `${item.key}|${item.leaseId}`;
+        const id = `${key}|${charge.leaseId}`;
         const lease = this.leases.get(id);
         if (lease && lease.expiresAt > now) {
           this.leases.delete(id);
@@ -133,7 +133,7 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
           add(log, actual, now, periodMs);
         }
       }
-      this.save(item.key, log, periodMs, now);
+      this.save(key, log, periodMs, now);
     }
     return Promise.resolve();
   }
