@@ -69,7 +69,13 @@ export async function reserveCallBudget(
     ...(usd !== undefined ? [check('usd', Math.round(usd * MICRO_USD), DAY_MS)] : []),
   ];
   const outcome = await ledger.reserve(checks, reservation);
-  if (outcome.unavailable) throw new LlmBudgetExceededError(['(budgets unavailable)'], 1);
+  if (outcome.unavailable)
+    throw new LlmBudgetExceededError(
+      checks.map((c) => c.policy),
+      1,
+      [],
+      true,
+    );
   if (!outcome.lease) {
     const violated = checks.filter((_, i) => outcome.results[i] && !outcome.results[i].passed);
     for (const c of violated) ledger.stats.recordBudget(c.policy, 0, true);

@@ -63,17 +63,20 @@ export class LlmBudgetExceededError extends HttpException {
     readonly retryAfterSeconds: number,
     /** The budgets' limits and windows. */
     readonly violated: ViolatedBudget[] = [],
+    /** True when the budgets could not be checked (Redis away, a `closed` policy). */
+    readonly unavailable = false,
   ) {
+    const what = unavailable
+      ? `budget ${policies.join(', ')} cannot be checked (Redis is unavailable and its onRedisError policy is 'closed')`
+      : `budget ${policies.join(', ')} is spent`;
     super(
-      problemBody(
-        `LLM budget ${policies.join(', ')} is spent; retry in ${retryAfterSeconds}s.`,
-        violated,
-        retryAfterSeconds,
-      ),
+      problemBody(`LLM ${what}; retry in ${retryAfterSeconds}s.`, violated, retryAfterSeconds),
       HttpStatus.TOO_MANY_REQUESTS,
     );
     this.message =
-      `[E_LLM_BUDGET] LLM call refused: budget ${policies.join(', ')} is spent; retry in ` +
-      `${retryAfterSeconds}s, or raise the budget in ThrottlingModule.forRoot({ llm }) or the call site's budget option.`;
+      `[E_LLM_BUDGET] LLM call refused: ${what}; retry in ${retryAfterSeconds}s` +
+      (unavailable
+        ? ", or choose onRedisError 'local' or 'open' for the policy."
+        : ", or raise the budget in ThrottlingModule.forRoot({ llm }) or the call site's budget option.");
   }
 }
