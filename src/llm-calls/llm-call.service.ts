@@ -5,9 +5,8 @@ import type { CachedCallOptions, CachedStreamOptions } from '../caching/cached-c
 import { checkSiteName } from '../caching/call-site';
 import type { CallStream } from '../caching/call-stream';
 import { LlmCacheService } from '../caching/llm-cache.service';
-import { ThrottlingService } from '../throttling/throttling.service';
-import { ThrottlingStats } from '../throttling/throttling-stats.service';
-import type { CallLease, CallPayer } from './call-budget';
+import { ChargeLedger } from '../throttling/charge-ledger';
+import { type CallLease, type CallPayer, reserveCallBudget } from '../throttling/call-budget';
 import type { LlmCallSiteOptions } from './llm-call-site.interface';
 import { LlmCallIdentityError } from './llm-calls.errors';
 import { currentCallContext } from './request-context';
@@ -26,8 +25,7 @@ export type StreamShape<C> = Pick<CachedStreamOptions<C>, 'assemble' | 'revive'>
  */
 @Injectable()
 export class LlmCallService implements OnModuleInit {
-  private throttling?: ThrottlingService;
-  private throttlingStats?: ThrottlingStats;
+  private ledger?: ChargeLedger;
 
   constructor(
     readonly cache: LlmCacheService,
@@ -36,8 +34,7 @@ export class LlmCallService implements OnModuleInit {
 
   /** Budgets apply when ThrottlingModule is in the app (it need not be imported here). */
   onModuleInit(): void {
-    this.throttling = this.optional(ThrottlingService);
-    this.throttlingStats = this.optional(ThrottlingStats);
+    this.ledger = this.optional(ChargeLedger);
   }
 
   /** One JSON call: cached answer, or `fn()`'s (budgeted, stored when cacheable). */
@@ -96,12 +93,11 @@ export class LlmCallService implements OnModuleInit {
       throw new LlmCallIdentityError(name);
     }
     if (site.cache === false) options.skipCache = true;
-    const throttling = this.throttling;
-    if (throttling && site.budget !== false) {
-      const stats = this.throttlingStats;
+    const ledger = this.ledger;
+    if (ledger && site.budget !== false) {
       const budget = site.budget;
       options.beforeUpstream = (): Promise<CallLease | undefined> =>
-        throttling.reserveCall(params, payer, budget, stats);
+        reserveCallBudget(ledger, params, payer, budget);
     }
     return options;
   }

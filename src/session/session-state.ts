@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { isObject } from '../common/is-object';
 import type { SessionFields, SessionRef } from './session-backend.interface';
 
 /** What the kit's store knows about a session beyond its data (kept off the JSON). */
@@ -30,7 +31,7 @@ export type SessionRequest = Request & {
 
 /** The state of an object that carries one (a session or what the store loaded). */
 export function stateOf(session: unknown): SessionState | undefined {
-  return session && typeof session === 'object'
+  return isObject(session)
     ? (session as { [SESSION_STATE]?: SessionState })[SESSION_STATE]
     : undefined;
 }
