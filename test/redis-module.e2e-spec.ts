@@ -1,12 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import {
-  InjectRedis,
-  RedisConnectError,
-  RedisModule,
-  RedisScript,
-  type RedisConnection,
-} from '../src';
+import { InjectRedis, RedisConnectError, RedisModule, type RedisConnection } from '../src';
+import { RedisScript } from '../src/redis/redis-script';
 import { freePort } from './support/free-port';
 import {
   inspectClient,
