@@ -1,6 +1,12 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { InjectRedis, RedisConnectError, RedisModule, type RedisConnection } from '../src';
+import {
+  InjectRedis,
+  RedisConnectError,
+  RedisModule,
+  RedisOptionsError,
+  type RedisConnection,
+} from '../src';
 import { RedisScript } from '../src/redis/redis-script';
 import { freePort } from './support/free-port';
 import {
@@ -49,6 +55,19 @@ describe('RedisModule', () => {
     await app.close();
     expect(client.isOpen).toBe(true);
     expect(await client.ping()).toBe('PONG');
+    client.destroy();
+  });
+
+  it('refuses no connection target, or two, naming what it got', async () => {
+    await expect(appWith({})).rejects.toThrow(RedisOptionsError);
+    await expect(appWith({})).rejects.toThrow(
+      /exactly one of url, socket, cluster or client; got none/,
+    );
+    const client = await testConnection();
+    await expect(appWith({ url: 'redis://127.0.0.1:1', client })).rejects.toThrow(
+      /exactly one of url, socket, cluster or client; got url and client/,
+    );
+    expect(client.isOpen).toBe(true);
     client.destroy();
   });
 
