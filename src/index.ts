@@ -26,6 +26,7 @@ export type {
   CheckResult,
   ConsumeResult,
   SettleItem,
+  Charge,
 } from './throttling/throttle-store.interface';
 export type {
   ThrottlingModuleOptions,
@@ -73,6 +74,7 @@ export type {
   SessionModuleOptions,
   SessionCookieOptions,
   SessionRoute,
+  SessionSecret,
 } from './session/session-module-options.interface';
 export { SessionService } from './session/session.service';
 export type { SessionInfo } from './session/session-info.interface';
