@@ -122,12 +122,12 @@ export type { LlmCallSiteOptions } from './llm-calls/llm-call-site.interface';
 export type { CallBudgetOptions } from './throttling/call-budget';
 export { LlmCallContextInterceptor } from './llm-calls/llm-call-context.interceptor';
 export { runAs, type LlmCallIdentity } from './llm-calls/request-context';
-export { CallStream } from './llm-calls/call-stream';
+export { CallStream } from './caching/call-stream';
 export { wrapOpenAI, type OpenAILike } from './llm-calls/openai.wrapper';
 export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper';
 export { llmCallsMiddleware, type AiSdkMiddleware } from './llm-calls/ai-sdk.middleware';
 export { LlmCallIdentityError } from './llm-calls/llm-calls.errors';
-export type { CachedCallOptions, CachedStreamOptions } from './llm-calls/cached-call';
+export type { CachedCallOptions, CachedStreamOptions } from './caching/cached-call';
 export type { StreamShape } from './llm-calls/llm-call.service';
 // Caching: the error of an unreachable @CacheApi upstream
 export { ApiUpstreamError } from './caching/caching.errors';

@@ -100,6 +100,39 @@ describe('wrapOpenAI (real openai SDK against a fake OpenAI server)', () => {
     expect(fake.requests).toBe(2);
   });
 
+  it('create(p).asResponse() on a miss makes one upstream request and answers the raw response', async () => {
+    const params = { model: 'gpt-4o-mini', messages: messages('raw response') };
+    const response = await global(() => openai.chat.completions.create(params).asResponse());
+    expect(response.status).toBe(200);
+    // One more round trip to the fake server: a second request made alongside has ended by then.
+    await global(() =>
+      openai.chat.completions.create({ model: 'gpt-4o-mini', messages: messages('after raw') }),
+    );
+    expect(fake.requests).toBe(2);
+  });
+
+  it('create(p).asResponse() of an upstream 500 rejects for its caller only: one request, no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const params = { model: 'gpt-4o-mini', messages: messages('upstream-500 raw') };
+      const error: unknown = await global(() =>
+        openai.chat.completions.create(params).asResponse(),
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 500 });
+      // One more round trip to the fake server: a second request made alongside has ended by then.
+      await global(() =>
+        openai.chat.completions.create({ model: 'gpt-4o-mini', messages: messages('after 500') }),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(fake.requests).toBe(2);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('makes one upstream request for 10 concurrent identical calls', async () => {
     fake.delayMs = 150;
     const params = { model: 'gpt-4o-mini', messages: messages('ten at once') };

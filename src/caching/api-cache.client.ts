@@ -1,3 +1,4 @@
+import { safeJsonParse } from '../common/safe-json';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LogThrottle } from '../common/log-throttle';
 import type { CacheEntry } from './cache-entry';
@@ -40,14 +41,10 @@ export interface ApiCacheGetOptions extends Pick<
 }
 
 function parseBody(text: string, type: string | null): unknown {
-  if (type?.includes('json')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  return text;
+  if (!type?.includes('json')) return text;
+  // Not JSON after all: the text as is (JSON never parses to undefined).
+  const parsed = safeJsonParse(text);
+  return parsed === undefined ? text : parsed;
 }
 
 /**

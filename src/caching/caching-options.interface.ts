@@ -79,7 +79,9 @@ export interface CachingModuleOptions {
      */
     waitTimeoutMs?: number;
     /**
-     * Lifetime of the Redis lock of an upstream call, in ms (a crashed leader frees it then).
+     * Lifetime of the Redis lock of an upstream call, in ms (a crashed leader frees it then):
+     * how long waiters wait on one leader. A leader slower than this loses the lock but its
+     * clean answer is still stored.
      * @default 60_000
      */
     lockTtlMs?: number;

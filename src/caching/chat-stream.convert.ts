@@ -1,8 +1,6 @@
+import { isObject, type JsonObject as Json } from '../common/is-object';
+import { safeJsonParse } from '../common/safe-json';
 import type { RecordedEvent } from './cache-entry';
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The chat completion an OpenAI-style chunk stream adds up to (content joined, the last
@@ -18,12 +16,7 @@ export function assembleCompletion(events: readonly RecordedEvent[]): Json | und
   let finish: unknown = null;
   let usage: unknown;
   for (const event of events) {
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(event.data);
-    } catch {
-      return undefined;
-    }
+    const chunk = safeJsonParse(event.data);
     if (!isObject(chunk) || !Array.isArray(chunk.choices)) return undefined;
     first ??= chunk;
     const choice: unknown = chunk.choices[0];

@@ -16,6 +16,7 @@ import {
   isClientError,
   jsonBody,
   prepared,
+  removeHeader,
   setHeader,
   sseFile,
   takePrepared,
@@ -25,9 +26,10 @@ import {
 import { LlmCacheProbeService, type RequestLookup } from './llm-cache.probe';
 import { LlmCacheService } from './llm-cache.service';
 import type { CacheOutcome } from './llm-cache.stats';
-import { type Flight, FlightAbandonedError, type FlightLease } from './single-flight';
+import { FlightAbandonedError, type FlightLease, type Joined } from './single-flight';
 import { recordMessages, replayMessages } from './sse-route';
 import { eventData, handlerOutput, type HandlerOutput, recordSse, replaySse } from './sse-stream';
+import { StreamRecorder } from './stream-recorder';
 
 type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED' | 'STALE';
 // @HttpCode()'s metadata key; the status it sets is applied only after the interceptors run.
@@ -122,38 +124,54 @@ export class LlmCacheInterceptor implements NestInterceptor {
   }
 
   private async miss(call: Call, lookup: RequestLookup): Promise<Observable<unknown>> {
-    if (lookup.bypass && lookup.bypass !== 'no-cache') {
+    // The store failed: no entry to read or write, but identical requests of this process
+    // still make one handler call (a flight without a Redis lock).
+    const failing = lookup.bypass === 'store-error';
+    const hash = failing ? this.hashOf(call) : lookup.hash;
+    if ((lookup.bypass && !failing && lookup.bypass !== 'no-cache') || hash === undefined) {
       const outcome = lookup.bypass === 'disabled' ? undefined : 'bypassed';
       return this.run(call, lookup, { status: 'BYPASS', store: false, outcome });
     }
-    const hash = lookup.hash as string;
     if (lookup.bypass === 'no-cache') {
       // Refresh: call upstream and overwrite, without waiting on anyone.
       return this.run(call, lookup, { status: 'BYPASS', store: true, outcome: 'bypassed' });
     }
-    let flight: Flight;
+    let joined: Joined;
     try {
-      flight = takePrepared(call.req) ?? (await this.cache.flight.enter(hash));
-    } catch {
-      return this.run(call, lookup, { status: 'BYPASS', store: false });
-    }
-    if ('lead' in flight)
-      return this.run(call, lookup, {
-        lease: flight.lead,
-        status: 'MISS',
-        store: true,
-        outcome: 'misses',
-      });
-    try {
-      const entry = await flight.follow;
-      this.cache.record('coalesced', entry.model, call.name, entry);
-      return this.answer(call, entry, 'COALESCED');
+      joined = await this.cache.flight.join(hash, failing, takePrepared(call.req));
     } catch (error) {
-      // The leader gave up (client gone, not cacheable, too slow): call upstream ourselves.
-      if (error instanceof FlightAbandonedError)
-        return this.run(call, lookup, { status: 'MISS', store: true, outcome: 'misses' });
+      // The leader's upstream failed: the same failure here.
       if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');
       throw error;
+    }
+    if ('entry' in joined) {
+      this.cache.record('coalesced', joined.entry.model, call.name, joined.entry);
+      return this.answer(call, joined.entry, 'COALESCED');
+    }
+    return this.run(
+      call,
+      { ...lookup, hash },
+      {
+        lease: 'lead' in joined ? joined.lead : undefined,
+        status: failing ? 'BYPASS' : 'MISS',
+        store: !failing,
+        outcome: failing ? 'bypassed' : 'misses',
+      },
+    );
+  }
+
+  /** The key of a request whose lookup failed (the lookup keeps none), or undefined. */
+  private hashOf({ req, options, name }: Call): string | undefined {
+    try {
+      const partition = this.cache.partitionOf({
+        req,
+        scope: options.scope ?? this.cache.options.scope,
+      });
+      if (partition === undefined) return undefined;
+      const params = options.params ? options.params(req) : req.body;
+      return this.cache.hashOf(params, partition, { namespace: name, ...options });
+    } catch {
+      return undefined;
     }
   }
 
@@ -189,6 +207,8 @@ export class LlmCacheInterceptor implements NestInterceptor {
     let counted = false;
     // Counted once the handler ran: a request its pipes (or validation) rejected is no miss.
     const count = (error?: unknown): void => {
+      // The cache never handled a request refused before its handler ran: no X-Cache on it.
+      if (error !== undefined && isClientError(error, req)) removeHeader(res, 'X-Cache');
       if (counted || !run.outcome || (error !== undefined && isClientError(error, req))) return;
       counted = true;
       this.cache.record(run.outcome, modelOf(req.body), call.name);
@@ -292,14 +312,13 @@ export class LlmCacheInterceptor implements NestInterceptor {
     finish: (response: unknown, events: RecordedEvent[]) => CacheEntry | undefined,
     abandon: () => void,
   ): Promise<Observable<unknown>> {
-    const events: RecordedEvent[] = [];
-    const started = Date.now();
+    let events: RecordedEvent[] = [];
+    const recorder = new StreamRecorder<unknown>(eventData, (recording) => {
+      events = recording.events;
+    });
     let last: unknown;
     try {
-      for await (const chunk of source) {
-        events.push({ data: eventData(chunk), atMs: Date.now() - started });
-        last = chunk;
-      }
+      for await (const chunk of recorder.record(source)) last = chunk;
     } catch (error) {
       abandon();
       if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');

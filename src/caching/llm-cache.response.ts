@@ -14,6 +14,11 @@ export function setHeader(res: Response, name: string, value: string): void {
   if (!res.headersSent) res.setHeader(name, value);
 }
 
+/** Removes a header unless the response already went out. */
+export function removeHeader(res: Response, name: string): void {
+  if (!res.headersSent) res.removeHeader(name);
+}
+
 /** A stored JSON answer: the body as it was serialized, with its ETag. */
 export function jsonBody(res: Response, entry: CacheEntry): string {
   setHeader(res, 'Content-Type', JSON_TYPE);

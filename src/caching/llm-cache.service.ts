@@ -5,78 +5,36 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import type { Request } from 'express';
 import { LogThrottle } from '../common/log-throttle';
 import type { CacheStatsSnapshot } from '../common/stats-shapes';
-import type { LlmUsage } from '../llm/llm-usage';
 import { PriceTable } from '../llm/llm-pricing';
-import { type CacheEntry, isFresh } from './cache-entry';
+import type { CacheEntry } from './cache-entry';
 import {
   buildEntry,
   type CacheabilityOptions,
   type EntryOptions,
   isCacheable,
-  modelOf,
 } from './cache-entry.builder';
+import { type CacheLookup, sortEntry } from './cache-lookup';
 import { cacheKeyHash, DEFAULT_KEY_DENY_LIST } from './cache-key';
 import { cachePartition } from './cache-partition';
+import {
+  type CachedCallOptions,
+  type CachedStreamOptions,
+  type CallCache,
+  cachedStream,
+  cachedValue,
+} from './cached-call';
+import type { CallStream } from './call-stream';
 import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
-import type { CacheScope, ResolvedCachingOptions } from './caching-options.interface';
+import type { ResolvedCachingOptions } from './caching-options.interface';
+import type { LlmCacheCallOptions } from './llm-cache-call.options';
 import { type CacheOutcome, LlmCacheStats } from './llm-cache.stats';
-import { FlightAbandonedError, SingleFlight, type Flight } from './single-flight';
+import { SingleFlight, type FlightLease } from './single-flight';
 import type { TieredCacheStore } from './tiered-cache.store';
-// h15: streamed calls (src/llm-calls).
-import type { CallStream } from '../llm-calls/call-stream';
-import { cachedStream, type CachedStreamOptions } from '../llm-calls/cached-call';
 
-/** Options of one `LlmCacheService` call. */
-export interface LlmCacheCallOptions {
-  /** Entry lifetime in milliseconds. @default the module's `ttlMs` */
-  ttlMs?: number;
-  /** @default 'global' without `req`/`userId`, else the module's scope */
-  scope?: CacheScope;
-  /** The request, for the `'user'`/`'auto'` scopes and scope functions. */
-  req?: Request;
-  /** The user the entry belongs to, instead of reading it from `req`. */
-  userId?: string;
-  /** Tags for `invalidateTag()`. */
-  tags?: readonly string[];
-  /** Upstream latency to record, in ms (`wrap` measures it itself). */
-  latencyMs?: number;
-  /** Fields that make up the key (default: all but the deny-list). */
-  key?: readonly string[];
-  /** Fields left out of the key. */
-  ignore?: readonly string[];
-  /**
-   * Entries are shared only within one namespace. `@CacheLLM` routes use their route
-   * (`'POST /llm/generate'`) unless they name one: pass it here to read or invalidate a
-   * route's entries. @default '' (the service's own namespace)
-   */
-  namespace?: string;
-  allowLength?: boolean;
-  allowContentFilter?: boolean;
-  cacheIf?: (response: unknown) => boolean;
-  usage?: (response: unknown) => LlmUsage | undefined;
-}
-
-/** The result of a lookup: an entry, a miss, or a store error (BYPASS). */
-export interface CacheLookup {
-  hash: string;
-  entry?: CacheEntry;
-  /** An expired entry kept for `staleIfErrorMs`: a miss, but an answer if upstream fails. */
-  stale?: CacheEntry;
-  /** Set when the store failed (the entry is then unknown). */
-  error?: unknown;
-}
-
-/** A lookup's entry sorted into fresh (an answer) or stale (an answer on upstream errors only). */
-export function sortEntry(
-  hash: string,
-  entry: CacheEntry | undefined,
-): Pick<CacheLookup, 'hash' | 'entry' | 'stale'> {
-  if (entry === undefined || isFresh(entry)) return { hash, entry };
-  return { hash, stale: entry };
-}
+export { type CacheLookup, sortEntry } from './cache-lookup';
+export type { LlmCacheCallOptions } from './llm-cache-call.options';
 
 /**
  * The LLM response cache, for code that calls an LLM itself (the `@CacheLLM` interceptor
@@ -88,7 +46,7 @@ export function sortEntry(
  * await llmCache.get({ provider, model, prompt, temperature }); // null on a miss
  */
 @Injectable()
-export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
+export class LlmCacheService implements OnModuleInit, OnModuleDestroy, CallCache {
   private readonly logger = new Logger('LlmCache');
   private readonly warnOnce = new LogThrottle(this.logger);
   /** @internal */
@@ -201,60 +159,19 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * The cached response, else `fn()`'s, stored when cacheable. Concurrent identical calls
-   * (in this process and, with Redis, across instances) share one `fn()` call.
+   * (in this process and, with Redis, across instances) share one `fn()` call. The flow of
+   * the wrapped clients' calls: without `req`, `userId` or `scope`, a call inside a request
+   * (or `runAs()`) is in that caller's partition, else in the global one.
    */
-  async wrap<T>(
-    params: unknown,
-    fn: () => Promise<T>,
-    options: LlmCacheCallOptions = {},
-  ): Promise<T> {
-    const hash = this.keyOf(params, options);
-    if (!this.options.enabled || hash === undefined) return fn();
-    const model = modelOf(params);
-    const found = await this.lookup(hash);
-    if (found.entry) {
-      this.counters.record('hits', found.entry.model, undefined, found.entry);
-      return JSON.parse(found.entry.body) as T;
-    }
-    if (found.error !== undefined) {
-      this.counters.record('bypassed', model);
-      return fn();
-    }
-    const flight = await this.flight.enter(hash);
-    if ('follow' in flight) {
-      let entry: CacheEntry;
-      try {
-        entry = await flight.follow;
-      } catch (error) {
-        // The leader's answer could not be shared (not serializable): call fn ourselves.
-        if (!(error instanceof FlightAbandonedError)) throw error;
-        this.counters.record('misses', model);
-        return fn();
-      }
-      this.counters.record('coalesced', entry.model, undefined, entry);
-      return JSON.parse(entry.body) as T;
-    }
-    this.counters.record('misses', model);
-    const started = Date.now();
-    let response: T;
-    try {
-      response = await fn();
-    } catch (error) {
-      await flight.lead.fail(error).catch((e: unknown) => this.warn('write', hash, e));
-      throw error;
-    }
-    const entry = this.toEntry(params, response, Date.now() - started, options);
-    if (entry) await this.settle(flight, hash, entry, this.cacheable(response, options));
-    else await flight.lead.fail(new FlightAbandonedError()).catch(() => undefined);
-    return response;
+  wrap<T>(params: unknown, fn: () => Promise<T>, options: CachedCallOptions = {}): Promise<T> {
+    return cachedValue(this, params, fn, options);
   }
 
-  // h15: the streaming form of wrap(); the flow lives in src/llm-calls/cached-call.ts.
   /**
    * `wrap` for a call that streams: `fn` returns an AsyncIterable (or an SDK stream) of chunk
    * objects. A miss yields them as they come and records them; only a clean finish that is
    * cacheable is stored. A hit (or a coalesced call) replays the recorded chunks as objects.
-   * Inside a request (or `runAs()`) the entry is partitioned by that user.
+   * Partitioned as `wrap`.
    *
    * @example
    * const stream = await llmCache.wrapStream(params, () => openai.chat.completions.create({ ...params, stream: true }));
@@ -296,11 +213,8 @@ export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Stores (when `store`) and shares the leader's entry; store errors are logged, not thrown. @internal */
-  async settle(flight: Flight, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
-    if (!('lead' in flight)) return;
-    await flight.lead
-      .settle(entry, store)
-      .catch((error: unknown) => this.warn('write', hash, error));
+  async settle(lease: FlightLease, hash: string, entry: CacheEntry, store: boolean): Promise<void> {
+    await lease.settle(entry, store).catch((error: unknown) => this.warn('write', hash, error));
   }
 
   /** Whether a response may be stored: not empty, no unwanted finish reason, `cacheIf` agrees. @internal */

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { BatchedCounters, type CounterBatch } from '../common/batched-counters';
 import { LogThrottle } from '../common/log-throttle';
 import type { CacheSliceStats, CacheStatsSnapshot } from '../common/stats-shapes';
@@ -13,7 +14,7 @@ import type { RedisConnection } from '../redis/redis.types';
 import type { CacheEntry } from './cache-entry';
 import { RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { ResolvedCachingOptions } from './caching-options.interface';
-import { callSiteFields, MAX_CALL_SITES } from '../llm-calls/call-site';
+import { MAX_CALL_SITES } from './call-site';
 
 // KEYS[1]: the counters hash; KEYS[2]: the set of unknown models that have a series of their
 // own (at most ARGV[1], cluster-wide). ARGV[2]: n, then n (model, fallback) pairs, then
@@ -54,6 +55,26 @@ export const SLICE_FIELDS = [
 ] as const;
 type SliceField = (typeof SLICE_FIELDS)[number];
 type SliceFields = Record<SliceField, string>;
+
+/** Call-site names with a slice of their own (the first `MAX_CALL_SITES`), and their fields. */
+const fieldsBySite = new Map<string, SliceFields>();
+
+/**
+ * The stats hash fields of a call site (`s|<name>|<counter>`), built once per name; past
+ * `MAX_CALL_SITES` names, new ones share the `other` slice so the series stays bounded.
+ */
+function callSiteFields(site: string): SliceFields {
+  let fields = fieldsBySite.get(site);
+  if (fields === undefined) {
+    const name = fieldsBySite.size >= MAX_CALL_SITES ? 'other' : site;
+    fields = fieldsBySite.get(name);
+    if (fields === undefined) {
+      fields = Object.fromEntries(SLICE_FIELDS.map((f) => [f, `s|${name}|${f}`])) as SliceFields;
+      fieldsBySite.set(name, fields);
+    }
+  }
+  return fields;
+}
 
 /** The series every model without a series of its own is counted under. */
 export const OTHER_MODEL = 'other';
@@ -114,7 +135,8 @@ const record = (slices: Map<string, CacheSliceStats>): Record<string, CacheSlice
 @Injectable()
 export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, OnModuleDestroy {
   private readonly counters: BatchedCounters<'fields'>;
-  private readonly fieldNames = new Map<string, SliceFields[]>();
+  /** Model names come from requests: the memo of their fields is bounded. */
+  private readonly fieldNames = new LRUCache<string, SliceFields[]>({ max: 1000 });
   private readonly pricing: PriceTable;
   /** Unknown model names this process gave a series of their own. */
   private readonly unknownModels = new Set<string>();
@@ -150,7 +172,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
     site?: string,
   ) {
     const saved = entry !== undefined && (outcome === 'hits' || outcome === 'coalesced');
-    // h15: the call-site slice (src/llm-calls/call-site.ts bounds the names).
+    // The call-site slice (call-site.ts bounds the names).
     const fieldSets = this.fieldsFor(model, route);
     for (const fields of site ? [...fieldSets, callSiteFields(site)] : fieldSets) {
       this.add(fields[outcome], 1);
@@ -198,8 +220,6 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
         (scope) =>
           Object.fromEntries(SLICE_FIELDS.map((name) => [name, `${scope}|${name}`])) as SliceFields,
       );
-      // Model names come from requests: bound the memo.
-      if (this.fieldNames.size >= 1000) this.fieldNames.clear();
       this.fieldNames.set(id, fields);
     }
     return fields;

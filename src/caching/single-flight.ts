@@ -1,12 +1,20 @@
+import { HttpException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { type CacheEntry, isFresh } from './cache-entry';
 import type { TieredCacheStore } from './tiered-cache.store';
 
-/** The one caller that calls upstream; it must `settle` or `fail` exactly once (later calls are no-ops). */
+/**
+ * The one caller that calls upstream; it must `settle` or `fail` exactly once (later calls
+ * are no-ops, except that a clean answer after `lockTtlMs` is still stored).
+ */
 export interface FlightLease {
   /** Shares the result with the waiters; stores it when `store` is true. */
   settle(entry: CacheEntry, store: boolean): Promise<void>;
-  /** Hands the error to the waiters and frees the lock. */
+  /**
+   * Frees the lock and ends the waiters' wait: an upstream failure is theirs too (they get
+   * `error`); a failure of the leader's own (see `isOwnFailure`) is not: they get
+   * `FlightAbandonedError` and run their own admission.
+   */
   fail(error: unknown): Promise<void>;
   /** Whether `settle` or `fail` ran (or the lease expired). */
   readonly done: boolean;
@@ -14,6 +22,12 @@ export interface FlightLease {
 
 /** What `enter` decided: lead (call upstream) or follow (wait for the leader's result). */
 export type Flight = { lead: FlightLease } | { follow: Promise<CacheEntry> };
+
+/** What `join` ended with: lead, the leader's entry, or alone (call upstream without the flight). */
+export type Joined = { lead: FlightLease } | { entry: CacheEntry } | { alone: true };
+
+/** How often a waiter whose leader gave up enters the flight again before it goes alone. */
+const MAX_JOINS = 3;
 
 /** Bounds of a flight, in ms. */
 export interface SingleFlightOptions {
@@ -42,6 +56,32 @@ function pending(): Pending {
 /** The leader gave up without a result (client gone, not cacheable, timed out, shutdown); waiters call upstream themselves. */
 export class FlightAbandonedError extends Error {
   override readonly name = 'FlightAbandonedError';
+
+  constructor(
+    message?: string,
+    /** The waiter's own `waitTimeoutMs` ran out (the leader may still be on its way). */
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
+}
+
+const OWN_FAILURES = new Set([
+  'AbortError',
+  'TimeoutError',
+  'APIUserAbortError',
+  'APIConnectionTimeoutError',
+  'FlightAbandonedError',
+]);
+
+/**
+ * A failure that belongs to the caller, not to the upstream answer: an abort or a timeout
+ * of its own, or an HTTP 4xx raised for its request (a spent budget or limit, a refused
+ * identity, its pipes). Never handed to the waiters of a flight: they may be other users.
+ */
+export function isOwnFailure(error: unknown): boolean {
+  if (error instanceof HttpException) return error.getStatus() < 500;
+  return error instanceof Error && OWN_FAILURES.has(error.name);
 }
 
 /**
@@ -51,9 +91,12 @@ export class FlightAbandonedError extends Error {
  * waiter on another instance looks again when the leader releases the lock (a pub/sub
  * notification, `unlocked(hash)`), and at the latest every `pollIntervalMs` (doubling up to
  * 8x), until the entry appears, the lock is free (it then leads) or `waitTimeoutMs` passes.
- * A leader that never settles is failed after `lockTtlMs` (when its lock expires anyway).
+ * A leader still running after `lockTtlMs` is failed for its waiters (its lock expires anyway)
+ * but its clean answer is still stored when it settles. A leader's own failure (`isOwnFailure`)
+ * releases its waiters with `FlightAbandonedError`; `join` then lets each run its own admission.
  * A waiter that gives up gets `FlightAbandonedError` and calls upstream itself. Redis errors
- * make the caller lead without a lock. Usable from any caller (interceptor or service).
+ * (or `enter(hash, true)` after a failed lookup) make the caller lead without a lock: identical
+ * misses of this process still make one call. Usable from any caller (interceptor or service).
  *
  * @example
  * const flight = await singleFlight.enter(hash);
@@ -82,12 +125,16 @@ export class SingleFlight {
     return this.flights.has(hash);
   }
 
-  async enter(hash: string): Promise<Flight> {
+  /**
+   * Leads or follows the flight of `hash`. `local`: the store just failed, so the flight is
+   * in this process only (no Redis lock to wait on): identical misses still make one call.
+   */
+  async enter(hash: string, local = false): Promise<Flight> {
     const found = this.flights.get(hash);
     if (found) return { follow: this.bounded(found.promise) };
     const flight = pending();
     this.flights.set(hash, flight);
-    if (!this.store.l2 || this.closed) return { lead: this.lease(hash, flight) };
+    if (!this.store.l2 || this.closed || local) return { lead: this.lease(hash, flight) };
     const token = randomUUID();
     const deadline = Date.now() + this.options.waitTimeoutMs;
     let wait = this.options.pollIntervalMs;
@@ -114,6 +161,26 @@ export class SingleFlight {
     return { lead: this.lease(hash, flight) };
   }
 
+  /**
+   * `enter`, and when the leader gives up (its own failure, its client gone, not cacheable)
+   * enter again, so each waiter runs its own admission: one of them leads, the others follow
+   * it. A waiter whose own wait ran out, or that was let down `MAX_JOINS` times, goes alone.
+   * An upstream failure of the leader is thrown. `first`: a flight already entered.
+   */
+  async join(hash: string, local = false, first?: Flight): Promise<Joined> {
+    let flight = first ?? (await this.enter(hash, local));
+    for (let joins = 1; ; joins++) {
+      if ('lead' in flight) return flight;
+      try {
+        return { entry: await flight.follow };
+      } catch (error) {
+        if (!(error instanceof FlightAbandonedError)) throw error;
+        if (error.timedOut || joins >= MAX_JOINS || this.closed) return { alone: true };
+      }
+      flight = await this.enter(hash, local);
+    }
+  }
+
   /** Another instance released the lock of `hash`: its waiters here look again now. */
   unlocked(hash: string): void {
     for (const wake of [...(this.wakers.get(hash) ?? [])]) wake();
@@ -133,7 +200,7 @@ export class SingleFlight {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new FlightAbandonedError('waited longer than waitTimeoutMs')),
+        () => reject(new FlightAbandonedError('waited longer than waitTimeoutMs', true)),
         this.options.waitTimeoutMs,
       );
       timer.unref();
@@ -162,6 +229,7 @@ export class SingleFlight {
 
   private lease(hash: string, flight: Pending, token?: string): FlightLease {
     let done = false;
+    let expired = false;
     const finish = (): boolean => {
       if (done) return false;
       done = true;
@@ -174,21 +242,32 @@ export class SingleFlight {
         return done;
       },
       settle: async (entry, store) => {
-        if (!finish()) return;
+        if (!finish()) {
+          // A leader slower than lockTtlMs: its waiters went on without it, but its clean
+          // answer is still stored (values are immutable per key: a second writer is harmless).
+          if (expired && store) await this.store.set(hash, entry);
+          return;
+        }
         flight.resolve(entry);
         if (store || token) await this.store.set(hash, store ? entry : undefined, token);
       },
       fail: async (error) => {
         if (!finish()) return;
-        flight.reject(error);
+        flight.reject(
+          isOwnFailure(error)
+            ? new FlightAbandonedError('the leader failed for a reason of its own')
+            : error,
+        );
         if (token) await this.store.set(hash, undefined, token);
       },
     };
-    // A handler that never answers: its lock would expire now anyway; free the key here too.
+    // A leader slower than the lock: the lock expires now anyway; free the key here too, so
+    // waiters stop waiting on it (the leader's answer is still stored when it comes).
     const watchdog = setTimeout(() => {
       lease
         .fail(new FlightAbandonedError('the leader did not answer within lockTtlMs'))
         .catch(() => undefined);
+      expired = true;
     }, this.options.lockTtlMs);
     watchdog.unref();
     return lease;

@@ -1,10 +1,10 @@
 import type { MessageEvent } from '@nestjs/common';
-import { concatMap, delay, from, mergeMap, Observable, of } from 'rxjs';
+import { from, map, mergeMap, Observable, of } from 'rxjs';
+import type { JsonObject } from '../common/is-object';
 import type { RecordedEvent } from './cache-entry';
+import { paced } from './replay-pacer';
 import { isEventStream } from './sse-stream';
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
+import { StreamRecorder } from './stream-recorder';
 
 /**
  * One emission of an `@Sse()` handler as Nest writes it: an object is a `MessageEvent`, any
@@ -12,7 +12,9 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  * string writes the same bytes.
  */
 export function recordMessage(message: unknown, atMs: number): RecordedEvent {
-  const event = isObject(message) ? message : { data: message };
+  // As Nest reads an emission: any object (an array too) is the event itself.
+  const event =
+    typeof message === 'object' && message !== null ? (message as JsonObject) : { data: message };
   const data = event.data;
   const recorded: RecordedEvent = {
     data:
@@ -46,15 +48,16 @@ export function replayMessages(
   events: readonly RecordedEvent[],
   pace: 'instant' | 'recorded' = 'instant',
 ): Observable<MessageEvent> {
-  if (pace === 'instant') return from(events.map(messageOf));
-  let at = 0;
-  return from(events).pipe(
-    concatMap((event) => {
-      const wait = Math.max(0, event.atMs - at);
-      at = Math.max(at, event.atMs);
-      return wait > 0 ? of(messageOf(event)).pipe(delay(wait)) : of(messageOf(event));
-    }),
-  );
+  return new Observable<MessageEvent>((subscriber) => {
+    const stop = new AbortController();
+    const subscription = from(paced(events, pace, stop.signal))
+      .pipe(map(messageOf))
+      .subscribe(subscriber);
+    return () => {
+      stop.abort();
+      subscription.unsubscribe();
+    };
+  });
 }
 
 /**
@@ -67,21 +70,17 @@ export function recordMessages(
   onEnd: (events: RecordedEvent[], clean: boolean) => void,
 ): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
-    const events: RecordedEvent[] = [];
-    const started = Date.now();
-    let ended = false;
-    const end = (clean: boolean): void => {
-      if (ended) return;
-      ended = true;
-      onEnd(events, clean);
-    };
+    const recorder = new StreamRecorder<unknown>(recordMessage, ({ events, clean }) =>
+      onEnd(events, clean),
+    );
+    const end = (clean: boolean) => void recorder.end(clean);
     // A handler that resolves to a stream (not an Observable itself): its events, flattened.
     const flat$ = output$.pipe(
       mergeMap((value) => (isEventStream(value) ? from(value) : of(value))),
     );
     const subscription = flat$.subscribe({
       next: (value) => {
-        events.push(recordMessage(value, Date.now() - started));
+        recorder.add(value);
         subscriber.next(value);
       },
       error: (error: unknown) => {

@@ -1,8 +1,9 @@
 import { StreamableFile } from '@nestjs/common';
 import { Stream } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import { isObservable, type Observable } from 'rxjs';
 import type { RecordedEvent } from './cache-entry';
+import { paced } from './replay-pacer';
+import { StreamRecorder } from './stream-recorder';
 
 /** Whether a handler's result is a stream of events (AsyncIterable or Observable). */
 export function isEventStream(
@@ -72,27 +73,21 @@ export const SSE_DONE = 'data: [DONE]\n\n';
  */
 export async function* recordSse(
   source: AsyncIterable<unknown> | Observable<unknown>,
-  onEnd: (events: RecordedEvent[], clean: boolean, error?: unknown) => void,
+  onEnd: (events: RecordedEvent[], clean: boolean) => void,
 ): AsyncIterable<string> {
-  const iterable = isObservable(source) ? fromObservable(source) : source;
-  const events: RecordedEvent[] = [];
-  const started = Date.now();
-  let clean = false;
-  let failure: unknown;
+  const recorder = new StreamRecorder<unknown>(eventData, ({ events, clean }) =>
+    onEnd(events, clean),
+  );
   try {
-    for await (const chunk of iterable) {
-      const data = eventData(chunk);
-      events.push({ data, atMs: Date.now() - started });
-      yield frame(data);
-    }
-    clean = true;
+    for await (const _ of recorder.record(toAsyncIterable(source)))
+      yield frame(recorder.last!.data);
     yield SSE_DONE;
-  } catch (error) {
-    failure = error;
+  } catch {
     // The client already has a 200 and part of the stream: end it with an error event.
     yield `event: error\ndata: ${JSON.stringify({ error: 'upstream stream failed' })}\n\n`;
   } finally {
-    onEnd(events, clean, failure);
+    // A reader gone before the source ended: the recording ends as not clean.
+    await recorder.end(false);
   }
 }
 
@@ -101,14 +96,7 @@ export async function* replaySse(
   events: readonly RecordedEvent[],
   pace: 'instant' | 'recorded' = 'instant',
 ): AsyncIterable<string> {
-  let at = 0;
-  for (const event of events) {
-    if (pace === 'recorded' && event.atMs > at) {
-      await delay(event.atMs - at);
-      at = event.atMs;
-    }
-    yield frame(event.data);
-  }
+  for await (const event of paced(events, pace)) yield frame(event.data);
   yield SSE_DONE;
 }
 
@@ -197,7 +185,7 @@ export async function handlerOutput(
   };
 }
 
-function toAsyncIterable(
+export function toAsyncIterable(
   source: AsyncIterable<unknown> | Observable<unknown>,
 ): AsyncIterable<unknown> {
   return isObservable(source) ? fromObservable(source) : source;

@@ -1,3 +1,4 @@
+import { isObject, type JsonObject as Json } from '../common/is-object';
 import type { LanguageModelMiddleware } from 'ai';
 import type { LlmUsage } from '../llm/llm-usage';
 import type { LlmCallService } from './llm-call.service';
@@ -18,9 +19,6 @@ export interface AiSdkMiddleware {
   /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const count = (value: unknown): number =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 

@@ -1,3 +1,4 @@
+import { isObject, type JsonObject as Json } from '../common/is-object';
 import { facade, methodOf, apiPromise, wantsStream } from './client-facade';
 import type { LlmCallService } from './llm-call.service';
 import type { LlmCallSiteOptions } from './llm-call-site.interface';
@@ -6,10 +7,6 @@ import type { LlmCallSiteOptions } from './llm-call-site.interface';
 export interface AnthropicLike {
   messages: object;
 }
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The Message an Anthropic event stream adds up to: `message_start`'s message with the text
@@ -71,9 +68,10 @@ export function wrapAnthropic<T extends AnthropicLike>(
       const params = { $api: 'anthropic.messages', $stream: streamed, ...(body as Json) };
       const upstream = () => create(body, options) as Promise<AsyncIterable<unknown>>;
       return apiPromise(
-        streamed
-          ? calls.stream(params, upstream, site, { assemble: assembleMessageStream })
-          : calls.call(params, upstream as () => Promise<unknown>, site),
+        () =>
+          streamed
+            ? calls.stream(params, upstream, site, { assemble: assembleMessageStream })
+            : calls.call(params, upstream as () => Promise<unknown>, site),
         upstream,
       );
     },

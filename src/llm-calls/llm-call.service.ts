@@ -1,17 +1,12 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DEFAULT_KEY_DENY_LIST } from '../caching/cache-key';
+import type { CachedCallOptions, CachedStreamOptions } from '../caching/cached-call';
+import { checkSiteName } from '../caching/call-site';
+import type { CallStream } from '../caching/call-stream';
 import { LlmCacheService } from '../caching/llm-cache.service';
 import { ChargeLedger } from '../throttling/charge-ledger';
 import { type CallLease, type CallPayer, reserveCallBudget } from '../throttling/call-budget';
-import { checkSiteName } from './call-site';
-import type { CallStream } from './call-stream';
-import {
-  cachedStream,
-  cachedValue,
-  type CachedCallOptions,
-  type CachedStreamOptions,
-} from './cached-call';
 import type { LlmCallSiteOptions } from './llm-call-site.interface';
 import { LlmCallIdentityError } from './llm-calls.errors';
 import { currentCallContext } from './request-context';
@@ -44,7 +39,7 @@ export class LlmCallService implements OnModuleInit {
 
   /** One JSON call: cached answer, or `fn()`'s (budgeted, stored when cacheable). */
   async call<T>(params: unknown, fn: () => Promise<T>, site: LlmCallSiteOptions): Promise<T> {
-    return cachedValue(this.cache, params, fn, this.optionsOf(params, site));
+    return this.cache.wrap(params, fn, this.optionsOf(params, site));
   }
 
   /** One streamed call: recorded chunks replayed on a hit, `fn()`'s recorded on a miss. */
@@ -54,7 +49,7 @@ export class LlmCallService implements OnModuleInit {
     site: LlmCallSiteOptions,
     shape: StreamShape<C> = {},
   ): Promise<CallStream<C>> {
-    return cachedStream(this.cache, params, fn, {
+    return this.cache.wrapStream(params, fn, {
       ...this.optionsOf(params, site),
       ...shape,
       replay: site.replay,

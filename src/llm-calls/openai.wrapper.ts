@@ -1,3 +1,4 @@
+import { isObject, type JsonObject as Json } from '../common/is-object';
 import { facade, methodOf, apiPromise, wantsStream } from './client-facade';
 import type { LlmCallService } from './llm-call.service';
 import type { LlmCallSiteOptions } from './llm-call-site.interface';
@@ -7,10 +8,6 @@ export interface OpenAILike {
   chat: { completions: object };
   responses?: object;
 }
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The response a Responses API event stream adds up to: the `response.completed` (or
@@ -54,9 +51,10 @@ export function wrapOpenAI<T extends OpenAILike>(
       const params = { $api: 'openai.chat', ...(body as Json) };
       const upstream = () => chatCreate(body, options) as Promise<AsyncIterable<unknown>>;
       return apiPromise(
-        wantsStream(body)
-          ? calls.stream(params, upstream, site)
-          : calls.call(params, upstream as () => Promise<unknown>, site),
+        () =>
+          wantsStream(body)
+            ? calls.stream(params, upstream, site)
+            : calls.call(params, upstream as () => Promise<unknown>, site),
         upstream,
       );
     },
@@ -70,9 +68,10 @@ export function wrapOpenAI<T extends OpenAILike>(
         const params = { $api: 'openai.responses', $stream: stream, ...(body as Json) };
         const upstream = () => responsesCreate(body, options) as Promise<AsyncIterable<unknown>>;
         return apiPromise(
-          stream
-            ? calls.stream(params, upstream, site, { assemble: assembleResponsesStream })
-            : calls.call(params, upstream as () => Promise<unknown>, site),
+          () =>
+            stream
+              ? calls.stream(params, upstream, site, { assemble: assembleResponsesStream })
+              : calls.call(params, upstream as () => Promise<unknown>, site),
           upstream,
         );
       },

@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { RecordedEvent } from '../caching/cache-entry';
+import type { RecordedEvent } from './cache-entry';
+import { paced } from './replay-pacer';
 
 /**
  * The stream a wrapped call returns, shaped like the provider SDKs' `Stream` (async
@@ -26,21 +26,24 @@ export class CallStream<T> implements AsyncIterable<T> {
     return this.iterate();
   }
 
-  /** Two streams that each yield every chunk (the source is read once). */
+  /**
+   * Two streams that each yield every chunk in order (the source is read once). As the
+   * SDKs' `tee()`: each read of the source is queued for both branches as a promise, so two
+   * branches read at once still see the same order.
+   */
   tee(): [CallStream<T>, CallStream<T>] {
-    const queues: IteratorResult<T>[][] = [[], []];
+    const queues: Promise<IteratorResult<T>>[][] = [[], []];
     let source: AsyncIterator<T> | undefined;
     const branch = (mine: number): CallStream<T> =>
       new CallStream<T>(
         () => ({
           next: () => {
-            const queued = queues[mine]!.shift();
-            if (queued) return Promise.resolve(queued);
-            source ??= this[Symbol.asyncIterator]();
-            return source.next().then((result) => {
-              queues[1 - mine]!.push(result);
-              return result;
-            });
+            if (queues[mine]!.length === 0) {
+              source ??= this[Symbol.asyncIterator]();
+              const result = source.next();
+              for (const queue of queues) queue.push(result);
+            }
+            return queues[mine]!.shift()!;
           },
         }),
         this.controller,
@@ -75,13 +78,5 @@ export async function* replayChunks<T>(
   pace: 'instant' | 'recorded',
   signal: AbortSignal,
 ): AsyncGenerator<T> {
-  let at = 0;
-  for (const event of events) {
-    if (pace === 'recorded' && event.atMs > at) {
-      await delay(event.atMs - at, undefined, { signal }).catch(() => undefined);
-      at = event.atMs;
-    }
-    if (signal.aborted) return;
-    yield revive(JSON.parse(event.data));
-  }
+  for await (const event of paced(events, pace, signal)) yield revive(JSON.parse(event.data));
 }

@@ -1,19 +1,45 @@
-import type { CacheEntry, RecordedEvent } from '../caching/cache-entry';
-import { modelOf } from '../caching/cache-entry.builder';
-import { assembleCompletion, completionEvents } from '../caching/chat-stream.convert';
-import type { LlmCacheCallOptions, LlmCacheService } from '../caching/llm-cache.service';
-import type { CacheOutcome } from '../caching/llm-cache.stats';
-import { FlightAbandonedError, type FlightLease } from '../caching/single-flight';
-import type { CallLease } from '../throttling/call-budget';
+import { currentCallContext } from '../common/call-context';
+import type { CacheEntry, RecordedEvent } from './cache-entry';
+import { modelOf } from './cache-entry.builder';
 import { CallStream, replayChunks } from './call-stream';
-import { currentCallContext } from './request-context';
+import { assembleCompletion, completionEvents } from './chat-stream.convert';
+import type { CacheLookup } from './cache-lookup';
+import type { LlmCacheCallOptions } from './llm-cache-call.options';
+import type { CacheOutcome, LlmCacheStats } from './llm-cache.stats';
+import { FlightAbandonedError, type FlightLease, type SingleFlight } from './single-flight';
+import { StreamRecorder } from './stream-recorder';
+
+/**
+ * A charge made for one upstream call (throttling's call budget lease): `settle` exactly
+ * once with the response (undefined refunds it). Typed here so the cache knows no ledger.
+ */
+export interface UpstreamLease {
+  settle(response: unknown): Promise<void>;
+}
+
+/** What the call flow needs of `LlmCacheService` (it passes itself). */
+export interface CallCache {
+  readonly options: { enabled: boolean; coalesce: { lockTtlMs: number } };
+  readonly flight: SingleFlight;
+  keyOf(params: unknown, options: LlmCacheCallOptions): string | undefined;
+  lookup(hash: string): Promise<CacheLookup>;
+  record: LlmCacheStats['record'];
+  toEntry(
+    params: unknown,
+    response: unknown,
+    latencyMs: number,
+    options: LlmCacheCallOptions & { events?: RecordedEvent[] },
+  ): CacheEntry | undefined;
+  cacheable(response: unknown, options: LlmCacheCallOptions): boolean;
+  settle(lease: FlightLease, hash: string, entry: CacheEntry, store: boolean): Promise<void>;
+}
 
 /** What a cached call adds to `LlmCacheService`'s call options. */
 export interface CachedCallOptions extends LlmCacheCallOptions {
   /** Call-site name for the stats (`bySite`). */
   site?: string;
   /** Runs right before this caller calls upstream (a miss it leads, or a bypass); may throw to refuse. @internal */
-  beforeUpstream?: () => Promise<CallLease | undefined>;
+  beforeUpstream?: () => Promise<UpstreamLease | undefined>;
   /** Skip the cache (budgets and stats still apply). */
   skipCache?: boolean;
   /** Called with the outcome of every call (for the wrappers' tests and logs). @internal */
@@ -46,19 +72,21 @@ export function withContext<T extends LlmCacheCallOptions>(options: T): T {
   return context?.req ? { ...options, req: context.req } : options;
 }
 
+/** How a call goes upstream: under a flight lease (or alone), storing its answer or not. */
+interface Upstream {
+  upstream: FlightLease | undefined;
+  hash: string | undefined;
+  /** Whether a clean answer is stored (false while the store is failing). */
+  store: boolean;
+  outcome: CacheOutcome | 'disabled';
+}
+
 /** The shared flow of both call kinds: key, lookup, single-flight; returns how to answer. */
 async function decide(
-  cache: LlmCacheService,
+  cache: CallCache,
   params: unknown,
   options: CachedCallOptions,
-): Promise<
-  | { entry: CacheEntry }
-  | {
-      upstream: FlightLease | undefined;
-      hash: string | undefined;
-      outcome: CacheOutcome | 'disabled';
-    }
-> {
+): Promise<{ entry: CacheEntry } | Upstream> {
   const record = (outcome: CacheOutcome, model: string | undefined, entry?: CacheEntry): void => {
     cache.record(outcome, model, undefined, entry, options.site);
     options.onOutcome?.(outcome);
@@ -72,7 +100,7 @@ async function decide(
   }
   if (!cache.options.enabled || hash === undefined) {
     options.onOutcome?.('disabled');
-    return { upstream: undefined, hash: undefined, outcome: 'disabled' };
+    return { upstream: undefined, hash: undefined, store: false, outcome: 'disabled' };
   }
   const model = modelOf(params);
   const found = await cache.lookup(hash);
@@ -80,36 +108,32 @@ async function decide(
     record('hits', found.entry.model, found.entry);
     return { entry: found.entry };
   }
-  if (found.error !== undefined) {
-    record('bypassed', model);
-    return { upstream: undefined, hash: undefined, outcome: 'bypassed' };
+  // The store failed: the flight is this process's only (identical misses still make one
+  // call), and nothing is stored.
+  const failing = found.error !== undefined;
+  const joined = await cache.flight.join(hash, failing);
+  if ('entry' in joined) {
+    record('coalesced', joined.entry.model, joined.entry);
+    return { entry: joined.entry };
   }
-  const flight = await cache.flight.enter(hash);
-  if ('follow' in flight) {
-    try {
-      const entry = await flight.follow;
-      record('coalesced', entry.model, entry);
-      return { entry };
-    } catch (error) {
-      // The leader gave up (its reader went away, or its answer could not be shared).
-      if (!(error instanceof FlightAbandonedError)) throw error;
-      record('misses', model);
-      return { upstream: undefined, hash: undefined, outcome: 'misses' };
-    }
-  }
-  record('misses', model);
-  return { upstream: flight.lead, hash, outcome: 'misses' };
+  const outcome = failing ? 'bypassed' : 'misses';
+  record(outcome, model);
+  if ('alone' in joined) return { upstream: undefined, hash: undefined, store: false, outcome };
+  return { upstream: joined.lead, hash, store: !failing, outcome };
 }
 
-/** Reserves the budget as the leader; a refusal is handed to the waiters too. */
+/**
+ * Reserves the budget as the leader. A refusal is this caller's own: the waiters are let go
+ * to run their own admission (one of them leads), never handed this caller's error.
+ */
 async function reserve(
   options: CachedCallOptions,
   lease: FlightLease | undefined,
-): Promise<CallLease | undefined> {
+): Promise<UpstreamLease | undefined> {
   try {
     return await options.beforeUpstream?.();
   } catch (error) {
-    await lease?.fail(error).catch(() => undefined);
+    await lease?.fail(new FlightAbandonedError('the leader was refused')).catch(() => undefined);
     throw error;
   }
 }
@@ -119,7 +143,7 @@ async function reserve(
  * cacheable; concurrent identical calls share one `fn()` (in process and across instances).
  */
 export async function cachedValue<T>(
-  cache: LlmCacheService,
+  cache: CallCache,
   params: unknown,
   fn: () => Promise<T>,
   callOptions: CachedCallOptions = {},
@@ -127,7 +151,7 @@ export async function cachedValue<T>(
   const options = withContext(callOptions);
   const decision = await decide(cache, params, options);
   if ('entry' in decision) return JSON.parse(decision.entry.body) as T;
-  const { upstream: lease, hash } = decision;
+  const { upstream: lease, hash, store } = decision;
   const budget = await reserve(options, lease);
   const started = Date.now();
   let response: T;
@@ -139,10 +163,10 @@ export async function cachedValue<T>(
     throw error;
   }
   await budget?.settle(response);
-  if (hash === undefined) return response;
+  if (hash === undefined || !lease) return response;
   const entry = cache.toEntry(params, response, Date.now() - started, options);
-  if (entry) await cache.settle({ lead: lease! }, hash, entry, cache.cacheable(response, options));
-  else await lease!.fail(new FlightAbandonedError()).catch(() => undefined);
+  if (entry) await cache.settle(lease, hash, entry, store && cache.cacheable(response, options));
+  else await lease.fail(new FlightAbandonedError()).catch(() => undefined);
   return response;
 }
 
@@ -152,7 +176,7 @@ export async function cachedValue<T>(
  * recorded chunks as objects. The result is a `CallStream` (an SDK-like stream).
  */
 export async function cachedStream<C>(
-  cache: LlmCacheService,
+  cache: CallCache,
   params: unknown,
   fn: () => Promise<StreamSource<C>> | StreamSource<C>,
   callOptions: CachedStreamOptions<C> = {},
@@ -169,7 +193,7 @@ export async function cachedStream<C>(
       controller,
     );
   }
-  const { upstream: lease, hash } = decision;
+  const { upstream: lease, hash, store } = decision;
   const budget = await reserve(options, lease);
   const started = Date.now();
   let source: StreamSource<C>;
@@ -192,7 +216,7 @@ export async function cachedStream<C>(
       clean && response !== undefined
         ? cache.toEntry(params, response, Date.now() - started, { ...options, events })
         : undefined;
-    if (entry) await cache.settle({ lead: lease }, hash, entry, cache.cacheable(response, options));
+    if (entry) await cache.settle(lease, hash, entry, store && cache.cacheable(response, options));
     else await lease.fail(new FlightAbandonedError()).catch(() => undefined);
   };
   // A stream nobody reads would hold its waiters (and lock) forever: give it up after the
@@ -206,27 +230,10 @@ export async function cachedStream<C>(
   }
   return new CallStream(() => {
     reading = true;
-    return record(source, finish)[Symbol.asyncIterator]();
+    const recorder = new StreamRecorder<C>(
+      (chunk) => JSON.stringify(chunk),
+      ({ chunks, events, clean }) => finish(chunks, events, clean),
+    );
+    return recorder.record(source)[Symbol.asyncIterator]();
   }, source.controller ?? new AbortController());
-}
-
-/** Yields the source's chunks while recording them; `finish` runs once, however it ends. */
-async function* record<C>(
-  source: AsyncIterable<C>,
-  finish: (chunks: C[], events: RecordedEvent[], clean: boolean) => Promise<void>,
-): AsyncGenerator<C> {
-  const chunks: C[] = [];
-  const events: RecordedEvent[] = [];
-  const started = Date.now();
-  let clean = false;
-  try {
-    for await (const chunk of source) {
-      chunks.push(chunk);
-      events.push({ data: JSON.stringify(chunk), atMs: Date.now() - started });
-      yield chunk;
-    }
-    clean = true;
-  } finally {
-    await finish(chunks, events, clean);
-  }
 }

@@ -1,37 +1,7 @@
+import { checkSiteName } from '../caching/call-site';
 import { assembleMessageStream } from './anthropic.wrapper';
-import { CallStream } from './call-stream';
 import { assembleResponsesStream } from './openai.wrapper';
 import { checkIdentity } from './request-context';
-import { checkSiteName } from './call-site';
-
-async function* chunks(n: number) {
-  for (let i = 0; i < n; i++) yield { i };
-}
-const read = async <T>(stream: AsyncIterable<T>) => {
-  const out: T[] = [];
-  for await (const chunk of stream) out.push(chunk);
-  return out;
-};
-
-describe('CallStream', () => {
-  it('is iterable once, like the SDK streams', async () => {
-    const stream = new CallStream(() => chunks(2)[Symbol.asyncIterator]());
-    expect(await read(stream)).toEqual([{ i: 0 }, { i: 1 }]);
-    expect(() => stream[Symbol.asyncIterator]()).toThrow(/consumed/);
-  });
-
-  it('tee() gives two streams of every chunk, reading the source once', async () => {
-    let opened = 0;
-    const stream = new CallStream(() => {
-      opened++;
-      return chunks(3)[Symbol.asyncIterator]();
-    });
-    const [a, b] = stream.tee();
-    expect(await read(a)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
-    expect(await read(b)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
-    expect(opened).toBe(1);
-  });
-});
 
 describe('stream assembly', () => {
   it('adds an Anthropic event stream up to its Message (text, stop reason, usage)', () => {
