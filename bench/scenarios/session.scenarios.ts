@@ -141,7 +141,8 @@ export const sessionScenarios: Scenario[] = [
     name: 'session',
     description: 'read-only session route, SessionModule: express-session + the kit store',
     compareTo: ['session-raw'],
-    targets: [{ against: 'session-raw', min: 1.0 }],
+    targets: [{ against: 'session-raw', min: 0.9 }],
+    instructions: { peer: 'session-raw', max: 1.05 },
     start: (ctx) =>
       withSession('session', ctx.redisUrl, () =>
         listen(OursModule.register(ctx.redisUrl), { path: '/read' }),
