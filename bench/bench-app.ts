@@ -36,3 +36,19 @@ export const PAYLOAD = {
   ],
   usage: { prompt_tokens: 20, completion_tokens: 450, total_tokens: 470 },
 };
+
+/**
+ * Under callgrind (bench/hit-instructions.sh sets BENCH_UNDER_CALLGRIND=1) a request runs tens
+ * of times slower: the kit's Redis deadlines are raised so that a slow count is not a timeout
+ * answer (503, a cache BYPASS). A deadline costs the same instructions whatever its length.
+ */
+export const UNDER_CALLGRIND = process.env.BENCH_UNDER_CALLGRIND === '1';
+const SLOW_MS = 60_000;
+
+/** RedisModule.forRoot's options for the bench's Redis. */
+export const benchRedis = (url: string) =>
+  UNDER_CALLGRIND ? { url, commandTimeoutMs: SLOW_MS } : { url };
+
+/** SessionModule's store deadline under callgrind (its default otherwise). */
+export const benchStoreTimeout = (): { storeTimeoutMs?: number } =>
+  UNDER_CALLGRIND ? { storeTimeoutMs: SLOW_MS } : {};

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${REDIS_URL:?set REDIS_URL}"
 WARM=${WARM:-6000} MEAS=${MEAS:-3000}
 tmp=$(mktemp -d)
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg.out" node -e "
+BENCH_UNDER_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg.out" node -e "
   const { scenarios } = require('$root/dist-sample/bench/scenarios');
   scenarios.find((s) => s.name === '$name').start({ redisUrl: '$REDIS_URL' })
     .then((t) => console.log('READY', t.url, JSON.stringify({ method: t.method ?? 'GET', body: t.body,

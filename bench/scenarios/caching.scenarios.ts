@@ -13,7 +13,7 @@ import {
   type RedisConnection,
 } from '../../src';
 import { cacheKeyHash } from '../../src/caching/cache-key';
-import { listen, PAYLOAD } from '../bench-app';
+import { benchRedis, listen, PAYLOAD } from '../bench-app';
 import type { BenchContext, BenchTarget, Scenario } from '../scenario';
 
 const SECRET = 'bench-partition-secret-0123456789abcdef';
@@ -75,7 +75,7 @@ class CachedLlmModule {
     return {
       module: CachedLlmModule,
       imports: [
-        ...(redisUrl ? [RedisModule.forRoot({ url: redisUrl })] : []),
+        ...(redisUrl ? [RedisModule.forRoot(benchRedis(redisUrl))] : []),
         CachingModule.forRoot({ partitionSecret: SECRET, keyPrefix: 'bench:llm', ...options }),
       ],
       controllers: [get ? CachedLlmGetController : CachedLlmController],
@@ -112,7 +112,7 @@ class CacheManagerModule {
     return {
       module: CacheManagerModule,
       imports: [
-        RedisModule.forRoot({ url: redisUrl }),
+        RedisModule.forRoot(benchRedis(redisUrl)),
         CacheModule.registerAsync({
           inject: [REDIS_CLIENT],
           useFactory: (redis: RedisConnection) => ({

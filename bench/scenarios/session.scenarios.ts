@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
 import { RedisModule, SessionModule, SessionService } from '../../src';
-import { listen, PAYLOAD } from '../bench-app';
+import { benchRedis, benchStoreTimeout, listen, PAYLOAD } from '../bench-app';
 import type { BenchTarget, Scenario } from '../scenario';
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
@@ -50,8 +50,13 @@ class OursModule {
     return {
       module: OursModule,
       imports: [
-        RedisModule.forRoot({ url }),
-        SessionModule.forRoot({ secret: SECRET, prefix: 'bench:ours:', cookie: { secure: false } }),
+        RedisModule.forRoot(benchRedis(url)),
+        SessionModule.forRoot({
+          secret: SECRET,
+          prefix: 'bench:ours:',
+          cookie: { secure: false },
+          ...benchStoreTimeout(),
+        }),
       ],
       controllers: [OursController],
     };
