@@ -12,6 +12,7 @@ import { AuthController } from './auth/auth.controller';
 import { sampleSessionSecret } from './auth/session-secret';
 import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
+import { samplePartitionSecret } from './partition-secret';
 import type { SampleOptions } from './sample-options';
 import { sampleThrottlingOptions } from './throttling.config';
 
@@ -31,8 +32,8 @@ export class AppModule {
       imports: [
         ...redisModule(options),
         CachingModule.forRoot({
-          // The sample's fixed secret is for the demo only: set CACHE_PARTITION_SECRET.
-          partitionSecret: options.cachePartitionSecret ?? 'sample-only-partition-secret-change-me',
+          // The demo value outside production only (with a warning): set CACHE_PARTITION_SECRET.
+          partitionSecret: samplePartitionSecret(options.cachePartitionSecret),
           ...options.caching,
         }),
         SessionModule.forRoot({

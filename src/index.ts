@@ -4,27 +4,19 @@
 
 // Redis
 export { RedisModule } from './redis/redis.module';
-export { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS, InjectRedis } from './redis/redis.constants';
-export { withDeadline, RedisTimeoutError } from './redis/deadline';
+export { REDIS_CLIENT, InjectRedis } from './redis/redis.constants';
 export type { RedisModuleOptions } from './redis/redis-module-options.interface';
 export type { RedisClient, RedisCluster, RedisConnection } from './redis/redis.types';
 export { RedisHealthService, type RedisHealth } from './redis/redis-health.service';
-export { RedisScript, type RedisScriptReply } from './redis/redis-script';
 export { RedisConnectError, RedisOptionsError } from './redis/redis.errors';
 
 // Throttling
 export { ThrottlingModule } from './throttling/throttling.module';
 export { ThrottlingGuard } from './throttling/throttling.guard';
-export {
-  ThrottlingService,
-  type PolicyCheck,
-  type Evaluation,
-  type CheckStore,
-} from './throttling/throttling.service';
 export { ThrottlingStats } from './throttling/throttling-stats.service';
 export { RateLimit, LLMThrottle, SkipRateLimit } from './throttling/throttling.decorators';
-export { THROTTLING_PRESETS } from './throttling/throttling.constants';
-export { ThrottlingOptionsError } from './throttling/throttling.errors';
+export { LlmBudgetExceededError, ThrottlingOptionsError } from './throttling/throttling.errors';
+export type { ViolatedBudget } from './throttling/throttling.errors';
 export type { ThrottlerStorageRecord } from './throttling/throttler-storage.adapter';
 export { MemoryThrottleStore } from './throttling/memory-throttle.store';
 export { RedisThrottleStore } from './throttling/redis-throttle.store';
@@ -34,6 +26,7 @@ export type {
   CheckResult,
   ConsumeResult,
   SettleItem,
+  Charge,
 } from './throttling/throttle-store.interface';
 export type {
   ThrottlingModuleOptions,
@@ -48,16 +41,9 @@ export type {
 } from './throttling/throttling-options.interface';
 
 // LLM pricing and usage (shared by caching and throttling)
-export {
-  PriceTable,
-  DEFAULT_PRICES,
-  PRICES_AS_OF,
-  type ModelPrice,
-  type ResolvedPrice,
-} from './llm/llm-pricing';
-export { readUsage, estimateTokens, type LlmUsage } from './llm/llm-usage';
+export { DEFAULT_PRICES, PRICES_AS_OF, type ModelPrice } from './llm/llm-pricing';
+export type { LlmUsage } from './llm/llm-usage';
 export { resolveUserId } from './common/request-identity';
-export { LLM_CACHE_PROBE, type LlmCacheProbe } from './common/cache-probe';
 
 // Caching
 export { CachingModule } from './caching/caching.module';
@@ -88,6 +74,7 @@ export type {
   SessionModuleOptions,
   SessionCookieOptions,
   SessionRoute,
+  SessionSecret,
 } from './session/session-module-options.interface';
 export { SessionService } from './session/session.service';
 export type { SessionInfo } from './session/session-info.interface';
@@ -116,12 +103,7 @@ export type {
   StatsSeriesPoint,
   StatsSectionSnapshots,
 } from './stats/stats-report.interface';
-export {
-  StatsSource,
-  STATS_SOURCE_METADATA,
-  type StatsSection,
-  type StatsSnapshotSource,
-} from './common/stats-source';
+export { StatsSource, type StatsSection, type StatsSnapshotSource } from './common/stats-source';
 export type {
   CacheSliceStats,
   CacheStatsSnapshot,
@@ -137,17 +119,15 @@ export type { LlmSessionStore } from './session/session.store';
 export { LlmCallsModule } from './llm-calls/llm-calls.module';
 export { LlmCallService } from './llm-calls/llm-call.service';
 export type { LlmCallSiteOptions } from './llm-calls/llm-call-site.interface';
-export type { CallBudgetOptions } from './llm-calls/call-budget';
+export type { CallBudgetOptions } from './throttling/call-budget';
 export { LlmCallContextInterceptor } from './llm-calls/llm-call-context.interceptor';
-export { LlmCallContextMiddleware } from './llm-calls/llm-call-context.middleware';
 export { runAs, type LlmCallIdentity } from './llm-calls/request-context';
 export { CallStream } from './llm-calls/call-stream';
 export { wrapOpenAI, type OpenAILike } from './llm-calls/openai.wrapper';
 export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper';
 export { llmCallsMiddleware, type AiSdkMiddleware } from './llm-calls/ai-sdk.middleware';
-export { LlmBudgetExceededError, LlmCallIdentityError } from './llm-calls/llm-calls.errors';
+export { LlmCallIdentityError } from './llm-calls/llm-calls.errors';
 export type { CachedCallOptions, CachedStreamOptions } from './llm-calls/cached-call';
 export type { StreamShape } from './llm-calls/llm-call.service';
-export type { ViolatedBudget } from './llm-calls/llm-calls.errors';
 // Caching: the error of an unreachable @CacheApi upstream
 export { ApiUpstreamError } from './caching/caching.errors';

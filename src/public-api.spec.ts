@@ -48,32 +48,22 @@ describe('the public API (src/index.ts)', () => {
     // Redis
     'RedisModule',
     'REDIS_CLIENT',
-    'REDIS_COMMAND_TIMEOUT_MS',
     'InjectRedis',
-    'withDeadline',
-    'RedisTimeoutError',
     'type RedisModuleOptions',
     'type RedisClient',
     'type RedisCluster',
     'type RedisConnection',
     'RedisHealthService',
     'type RedisHealth',
-    'RedisScript',
-    'type RedisScriptReply',
     'RedisConnectError',
     'RedisOptionsError',
     // Throttling
     'ThrottlingModule',
     'ThrottlingGuard',
-    'ThrottlingService',
-    'type PolicyCheck',
-    'type Evaluation',
-    'type CheckStore',
     'ThrottlingStats',
     'RateLimit',
     'LLMThrottle',
     'SkipRateLimit',
-    'THROTTLING_PRESETS',
     'ThrottlingOptionsError',
     'type ThrottlerStorageRecord',
     'MemoryThrottleStore',
@@ -83,6 +73,7 @@ describe('the public API (src/index.ts)', () => {
     'type CheckResult',
     'type ConsumeResult',
     'type SettleItem',
+    'type Charge',
     'type ThrottlingModuleOptions',
     'type RateLimitPolicy',
     'type InlineRateLimit',
@@ -93,17 +84,11 @@ describe('the public API (src/index.ts)', () => {
     'type FailurePolicy',
     'type HeaderStyle',
     // LLM pricing and usage
-    'PriceTable',
     'DEFAULT_PRICES',
     'PRICES_AS_OF',
     'type ModelPrice',
-    'type ResolvedPrice',
-    'readUsage',
-    'estimateTokens',
     'type LlmUsage',
     'resolveUserId',
-    'LLM_CACHE_PROBE',
-    'type LlmCacheProbe',
     // Caching
     'CachingModule',
     'type CachingModuleOptions',
@@ -132,6 +117,7 @@ describe('the public API (src/index.ts)', () => {
     'type SessionModuleOptions',
     'type SessionCookieOptions',
     'type SessionRoute',
+    'type SessionSecret',
     'SessionService',
     'type SessionInfo',
     'Session',
@@ -158,7 +144,6 @@ describe('the public API (src/index.ts)', () => {
     'type StatsSeriesPoint',
     'type StatsSectionSnapshots',
     'StatsSource',
-    'STATS_SOURCE_METADATA',
     'type StatsSection',
     'type StatsSnapshotSource',
     'type CacheSliceStats',
@@ -171,7 +156,6 @@ describe('the public API (src/index.ts)', () => {
     'type LlmCallSiteOptions',
     'type CallBudgetOptions',
     'LlmCallContextInterceptor',
-    'LlmCallContextMiddleware',
     'runAs',
     'type LlmCallIdentity',
     'CallStream',
@@ -200,7 +184,7 @@ describe('the public API (src/index.ts)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('keeps the internals named in issue 14 out', () => {
+  it('keeps the internals named in issues 14 and 20 out', () => {
     const internals = [
       'hashTag',
       'digest',
@@ -218,6 +202,25 @@ describe('the public API (src/index.ts)', () => {
       'StatsSeriesService',
       'StatsMetricsService',
       'REQUIRE_SESSION',
+      // issue 20: store, script and deadline plumbing, stats internals, cross-module tokens
+      'withDeadline',
+      'RedisTimeoutError',
+      'REDIS_COMMAND_TIMEOUT_MS',
+      'RedisScript',
+      'RedisScriptReply',
+      'ThrottlingService',
+      'PolicyCheck',
+      'Evaluation',
+      'CheckStore',
+      'THROTTLING_PRESETS',
+      'PriceTable',
+      'ResolvedPrice',
+      'readUsage',
+      'estimateTokens',
+      'LLM_CACHE_PROBE',
+      'LlmCacheProbe',
+      'STATS_SOURCE_METADATA',
+      'LlmCallContextMiddleware',
     ];
     const names = new Set(declaredExports().map((name) => name.replace(/^type /, '')));
     expect(internals.filter((name) => names.has(name))).toEqual([]);
@@ -246,6 +249,18 @@ describe('the documentation', () => {
     );
     const listed = new Set([...section.matchAll(/`([A-Za-z_]\w*)`/g)].map((match) => match[1]));
     expect([...exported].filter((name) => !listed.has(name))).toEqual([]);
+  });
+
+  it('every exported name has its use in the docs (README outside "API", or docs/*.md)', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const api = readme.indexOf('\n## API\n');
+    const text = [
+      readme.slice(0, api),
+      readme.slice(readme.indexOf('\n## ', api + 1)),
+      ...pages.slice(1).map((page) => readFileSync(join(root, page), 'utf8')),
+    ].join('\n');
+    const used = (name: string) => new RegExp(`(?<![\\w.])${name}(?!\\w)`).test(text);
+    expect([...exported].filter((name) => !used(name))).toEqual([]);
   });
 
   it('the README imports from the package in its code blocks (the check above has work to do)', () => {

@@ -5,11 +5,10 @@ import {
   REDIS_CLIENT,
   RedisHealthService,
   RedisModule,
-  RedisTimeoutError,
   ThrottlingStats,
-  withDeadline,
   type RedisConnection,
 } from '../src';
+import { RedisTimeoutError, withDeadline } from '../src/redis/deadline';
 import { Test } from '@nestjs/testing';
 import { startCachingTestApp } from './support/caching-test-app';
 import { startStatsApp } from './support/stats-app';

@@ -4,9 +4,10 @@ import {
   InjectRedis,
   RedisConnectError,
   RedisModule,
-  RedisScript,
+  RedisOptionsError,
   type RedisConnection,
 } from '../src';
+import { RedisScript } from '../src/redis/redis-script';
 import { freePort } from './support/free-port';
 import {
   inspectClient,
@@ -54,6 +55,19 @@ describe('RedisModule', () => {
     await app.close();
     expect(client.isOpen).toBe(true);
     expect(await client.ping()).toBe('PONG');
+    client.destroy();
+  });
+
+  it('refuses no connection target, or two, naming what it got', async () => {
+    await expect(appWith({})).rejects.toThrow(RedisOptionsError);
+    await expect(appWith({})).rejects.toThrow(
+      /exactly one of url, socket, cluster or client; got none/,
+    );
+    const client = await testConnection();
+    await expect(appWith({ url: 'redis://127.0.0.1:1', client })).rejects.toThrow(
+      /exactly one of url, socket, cluster or client; got url and client/,
+    );
+    expect(client.isOpen).toBe(true);
     client.destroy();
   });
 

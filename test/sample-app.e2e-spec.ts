@@ -71,6 +71,19 @@ describe('sample app', () => {
     await app.close();
   });
 
+  it('says what was wrong with the model name: empty, or how long', async () => {
+    const app = await startSampleApp();
+    const send = (model: unknown) =>
+      request(app.getHttpServer()).post('/llm/generate').send({ model, prompt: 'hi' });
+    const empty = await send('');
+    expect(empty.status).toBe(400);
+    expect(empty.body.message).toBe('"model" must be a non-empty string');
+    const long = await send('m'.repeat(201));
+    expect(long.status).toBe(400);
+    expect(long.body.message).toBe('"model" must be at most 200 characters (got 201)');
+    await app.close();
+  });
+
   it('answers 413 to a body over 2 MB', async () => {
     const app = await startSampleApp();
     const res = await request(app.getHttpServer())

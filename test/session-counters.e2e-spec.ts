@@ -3,7 +3,7 @@ import { LogThrottle } from '../src/common/log-throttle';
 import { isRedisReady } from '../src/redis/redis-ready';
 import type { RedisConnection } from '../src';
 import { RedisSessionBackend } from '../src/session/redis-session.backend';
-import { countSession, sessionCounters } from '../src/session/session.stats';
+import { countSession, sessionCounters } from '../src/session/session-counters';
 import { ownRedis, testConnection, uniquePrefix, untilReady } from './support/test-redis';
 
 /** Resolves once the client has seen the server go (bounded: fails after 5 s). */

@@ -305,6 +305,22 @@ describe('StatsModule', () => {
       await http(app).get(path).auth(token, { type: 'bearer' }).expect(200);
     });
 
+    it('each 401 says what was wrong with the Authorization header, never echoing it', async () => {
+      const missing = await http(app).get('/stats').expect(401);
+      expect(missing.body.message).toMatch(/no Authorization header was sent/);
+      const notBearer = await http(app).get('/stats').set('authorization', token).expect(401);
+      expect(notBearer.body.message).toMatch(/not of the form "Bearer <token>"/);
+      const wrong = await http(app)
+        .get('/stats')
+        .auth('wrong-token-0123456789', { type: 'bearer' })
+        .expect(401);
+      expect(wrong.body.message).toMatch(/does not match/);
+      for (const res of [notBearer, wrong]) {
+        expect(JSON.stringify(res.body)).not.toContain(token);
+        expect(JSON.stringify(res.body)).not.toContain('wrong-token-0123456789');
+      }
+    });
+
     it('POST /stats/reset answers 401 without the token', async () => {
       await http(app).post('/stats/reset').expect(401);
     });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisThrottleStore, type RedisConnection } from '../src';
+import { chargeOf } from '../src/throttling/throttle-store.interface';
 import { heaviestWindow } from './support/heaviest-window';
 import { testConnection, uniquePrefix } from './support/test-redis';
 
@@ -56,7 +57,13 @@ describe('sliding log on Redis (three instances, real time): a limit is a limit'
               admitted.push({ at, amount: actual });
               if (s.settleTo !== undefined)
                 await store.settle([
-                  { key, limit, periodMs, reserved: cost, actual, leaseId: id, admittedAtMs: at },
+                  {
+                    charge: chargeOf(
+                      { key, limit, periodMs, cost, lease: { id, ttlMs: 60_000 } },
+                      answer.results[0],
+                    ),
+                    actual,
+                  },
                 ]);
             }
           }

@@ -1,4 +1,5 @@
 import { MemoryThrottleStore, RedisThrottleStore, type ThrottleCheck } from '../src';
+import { chargeOf, type CheckResult } from '../src/throttling/throttle-store.interface';
 import { setTimeout as delay } from 'node:timers/promises';
 import { testConnection, uniquePrefix } from './support/test-redis';
 
@@ -41,26 +42,16 @@ describe('sliding log: the memory store and the Redis script agree', () => {
     const transcripts = [];
     for (const store of stores) {
       const transcript = [];
-      let l1At = 0;
+      let l1: CheckResult | undefined;
       for (const step of steps) {
         const answer = await store.consume(step);
-        if (step[0]!.lease?.id === 'l1') l1At = answer.results[0]!.atMs;
+        if (step[0]!.lease?.id === 'l1') l1 = answer.results[0];
         transcript.push({
           allowed: answer.allowed,
           results: answer.results.map((r) => [r.remaining, r.passed]),
         });
       }
-      await store.settle([
-        {
-          key: `${prefix}{t}:tokens`,
-          limit: 1000,
-          periodMs: 3_600_000,
-          reserved: 600,
-          actual: 100,
-          leaseId: 'l1',
-          admittedAtMs: l1At,
-        },
-      ]);
+      await store.settle([{ charge: chargeOf(budget(600, 'l1'), l1), actual: 100 }]);
       const after = await store.consume([budget(800, 'l4')]);
       transcript.push({
         allowed: after.allowed,

@@ -14,13 +14,13 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RequireSession, Session, SessionService } from '../../src';
-import { DEMO_USERS } from './demo-users';
+import { checkDemoUser, demoUserById } from './demo-users';
 
 /** The shape of a session id `listForUser` reports (its slot tag and id hash). */
 const SESSION_HANDLE = /^[0-9a-f]{16}\.[0-9a-f]{32}$/;
 
 function publicUser(userId: string | undefined) {
-  const user = Object.values(DEMO_USERS).find((candidate) => candidate.id === userId);
+  const user = demoUserById(userId);
   return user && { id: user.id, name: user.name, email: user.email };
 }
 
@@ -31,9 +31,9 @@ export class AuthController {
   @Post('auth/login')
   @HttpCode(200)
   async login(@Body() body: { username?: unknown; password?: unknown }, @Req() req: Request) {
-    const user = typeof body?.username === 'string' ? DEMO_USERS[body.username] : undefined;
-    if (!user || user.password !== body.password)
-      throw new UnauthorizedException('Unknown user or wrong password');
+    // A session only for a known user with the right password (both strings, own entries).
+    const user = checkDemoUser(body?.username, body?.password);
+    if (!user) throw new UnauthorizedException('Unknown user or wrong password');
     await this.sessions.create(req, { userId: user.id });
     return { success: true, user: publicUser(user.id) };
   }

@@ -3,6 +3,7 @@ import type { GenerateRequest } from './chat-completion';
 
 const MAX_MESSAGES = 1000;
 const MAX_CONTENT_DEPTH = 32;
+const MAX_MODEL_LENGTH = 200;
 
 /** Nesting depth of a JSON value, stopping once past `limit` (no recursion, no stack overflow). */
 function depthExceeds(value: unknown, limit: number): boolean {
@@ -40,9 +41,12 @@ function optionalNumber(
 export function parseGenerateRequest(body: unknown): GenerateRequest {
   if (!isObject(body)) throw new BadRequestException('The body must be a JSON object');
   const { model, prompt, messages, provider, stream, user } = body;
-  if (typeof model !== 'string' || model.length === 0 || model.length > 200) {
+  if (typeof model !== 'string' || model.length === 0)
     throw new BadRequestException('"model" must be a non-empty string');
-  }
+  if (model.length > MAX_MODEL_LENGTH)
+    throw new BadRequestException(
+      `"model" must be at most ${MAX_MODEL_LENGTH} characters (got ${model.length})`,
+    );
   let parsed: GenerateRequest['messages'];
   if (messages !== undefined) {
     if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_MESSAGES) {

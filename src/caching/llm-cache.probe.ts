@@ -2,6 +2,7 @@ import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import type { LlmCacheProbe } from '../common/cache-probe';
+import { withDeadline } from '../redis/deadline';
 import type { CacheEntry } from './cache-entry';
 import { parseCacheControl, type RequestCacheControl } from './cache-control';
 import { CACHE_LLM_METADATA, CACHE_LOOKUP } from './caching.constants';
@@ -22,6 +23,10 @@ export interface RequestLookup {
   bypass?: 'disabled' | 'no-store' | 'no-cache' | 'no-partition' | 'bad-key' | 'store-error';
 }
 
+/** Where a request keeps its candidacy to lead its flight until the guard's verdict. */
+const CANDIDACY = Symbol('nestjs-llm-kit:lead-candidacy');
+type WithCandidacy = Request & { [CANDIDACY]?: { hash: string; decide: () => void } };
+
 type WithLookup = Request & {
   [CACHE_LOOKUP]?: {
     partition: string | undefined | Error;
@@ -41,6 +46,8 @@ type WithLookup = Request & {
 export class LlmCacheProbeService implements LlmCacheProbe {
   /** Hashes whose leader was admitted and has not finished (bounded by requests in flight). */
   private readonly leaders = new Set<string>();
+  /** Hashes whose would-be leader awaits the guard's verdict (bounded by requests in flight). */
+  private readonly candidates = new Map<string, { verdict: Promise<void> }>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -69,35 +76,73 @@ export class LlmCacheProbeService implements LlmCacheProbe {
   }
 
   /**
-   * True when an identical call (same hash) is in flight in this process, or another request
-   * of the burst already claimed to lead it, or (with Redis) another instance holds its lock;
-   * otherwise this request claims the lead until its response ends (so concurrent identical
-   * requests see it even before it reaches the flight).
+   * True when an identical call (same hash) of an admitted request is in flight in this
+   * process, or (with Redis) another instance holds its lock. Otherwise this request becomes
+   * the candidate to lead it: identical requests arriving before the guard's verdict
+   * (`admitted`) wait for it, then coalesce on an admitted leader or, after a refusal, run
+   * their own admission (one of them the next candidate). Waits are bounded by
+   * `coalesce.waitTimeoutMs`; past it a request runs its own admission.
    */
   async willCoalesce(context: ExecutionContext): Promise<boolean> {
     try {
       const options = this.routeOptions(context);
       if (!options || context.getType() !== 'http') return false;
       const http = context.switchToHttp();
-      const found = await this.lookup(http.getRequest<Request>(), options);
+      const req = http.getRequest<WithCandidacy>();
+      const found = await this.lookup(req, options);
       if (found.bypass || !found.hash || found.entry) return false;
       const hash = found.hash;
-      // The leader may have finished since the lookup: its entry is then in L1.
-      if (this.inFlightHere(hash)) return true;
-      if (this.cache.store.l2) {
-        // Another instance's identical call holds the Redis lock: this request will wait on it.
-        if (await this.cache.store.lockHeld(hash)) return true;
+      const waitMs = this.cache.options.coalesce.waitTimeoutMs;
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        // The leader may have finished since the lookup: its entry is then in L1.
         if (this.inFlightHere(hash)) return true;
+        // Another instance's identical call holds the Redis lock: this request will wait on it.
+        if (this.cache.store.l2 && (await this.cache.store.lockHeld(hash))) return true;
+        if (this.inFlightHere(hash)) return true;
+        const pending = this.candidates.get(hash);
+        if (!pending) {
+          this.claim(req, http.getResponse<Response>(), hash);
+          return false;
+        }
+        if (Date.now() >= deadline) return false;
+        await withDeadline(pending.verdict, waitMs, 'a leader candidate').catch(() => undefined);
       }
-      this.leaders.add(hash);
-      http.getResponse<Response>().once('close', () => this.leaders.delete(hash));
-      return false;
     } catch {
       return false;
     }
   }
 
-  /** An identical call led in this process (in flight, claimed by a burst's first request, or just stored in L1). */
+  /** The guard's verdict on this request's candidacy: admitted, it leads; refused, it does not. */
+  admitted(context: ExecutionContext, admitted: boolean): void {
+    if (context.getType() !== 'http') return;
+    const http = context.switchToHttp();
+    const req = http.getRequest<WithCandidacy>();
+    const candidacy = req[CANDIDACY];
+    if (!candidacy) return;
+    req[CANDIDACY] = undefined;
+    if (admitted) {
+      this.leaders.add(candidacy.hash);
+      http.getResponse<Response>().once('close', () => this.leaders.delete(candidacy.hash));
+    }
+    candidacy.decide();
+  }
+
+  /** Makes the request the candidate of `hash` until its verdict or, at the latest, its end. */
+  private claim(req: WithCandidacy, res: Response, hash: string): void {
+    let decided!: () => void;
+    const verdict = new Promise<void>((resolve) => (decided = resolve));
+    const candidate = { verdict };
+    const decide = () => {
+      if (this.candidates.get(hash) === candidate) this.candidates.delete(hash);
+      decided();
+    };
+    this.candidates.set(hash, candidate);
+    req[CANDIDACY] = { hash, decide };
+    res.once('close', decide);
+  }
+
+  /** An identical call led in this process (in flight, its leader admitted, or just stored in L1). */
   private inFlightHere(hash: string): boolean {
     return (
       this.cache.flight.has(hash) ||

@@ -23,3 +23,23 @@ export function resolveUserId(req: Request): string | undefined {
   const { user, session } = req as Request & MaybeAuthenticated;
   return asId(user?.id) ?? asId(user?.sub) ?? asId(user?.userId) ?? asId(session?.userId);
 }
+
+/**
+ * The id of the session the request's cookie carried, when `express-session` found it in
+ * the store; undefined for an anonymous request (whose `req.sessionID` is a fresh id that
+ * `express-session` generates on every request and nobody stored). Works with any store:
+ * `express-session` keeps the cookie's id only when the signature holds and the store has
+ * the session, and a generated id cannot be in the request's own cookie header.
+ *
+ * @example
+ * const id = carriedSessionId(req); // undefined for a new visitor
+ */
+export function carriedSessionId(req: Request): string | undefined {
+  const id: unknown = (req as Partial<Request>).sessionID;
+  if (!(req as Partial<Request>).session || typeof id !== 'string' || !id) return undefined;
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  // express-session's cookie value: `s:<id>.<signature>`, URL-encoded.
+  const encoded = `s%3A${encodeURIComponent(id)}.`;
+  return header.includes(encoded) || header.includes(`s:${id}.`) ? id : undefined;
+}

@@ -4,7 +4,7 @@ import { assembleCompletion, completionEvents } from '../caching/chat-stream.con
 import type { LlmCacheCallOptions, LlmCacheService } from '../caching/llm-cache.service';
 import type { CacheOutcome } from '../caching/llm-cache.stats';
 import { FlightAbandonedError, type FlightLease } from '../caching/single-flight';
-import type { CallLease } from './call-budget';
+import type { CallLease } from '../throttling/call-budget';
 import { CallStream, replayChunks } from './call-stream';
 import { currentCallContext } from './request-context';
 

@@ -1,6 +1,6 @@
 import type { CacheScope } from '../caching/caching-options.interface';
 import type { LlmUsage } from '../llm/llm-usage';
-import type { CallBudgetOptions } from './call-budget';
+import type { CallBudgetOptions } from '../throttling/call-budget';
 
 /**
  * How one call site's LLM calls are cached, limited and counted.

@@ -2,9 +2,8 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DEFAULT_KEY_DENY_LIST } from '../caching/cache-key';
 import { LlmCacheService } from '../caching/llm-cache.service';
-import { ThrottlingService } from '../throttling/throttling.service';
-import { ThrottlingStats } from '../throttling/throttling-stats.service';
-import type { CallLease, CallPayer } from './call-budget';
+import { ChargeLedger } from '../throttling/charge-ledger';
+import { type CallLease, type CallPayer, reserveCallBudget } from '../throttling/call-budget';
 import { checkSiteName } from './call-site';
 import type { CallStream } from './call-stream';
 import {
@@ -31,8 +30,7 @@ export type StreamShape<C> = Pick<CachedStreamOptions<C>, 'assemble' | 'revive'>
  */
 @Injectable()
 export class LlmCallService implements OnModuleInit {
-  private throttling?: ThrottlingService;
-  private throttlingStats?: ThrottlingStats;
+  private ledger?: ChargeLedger;
 
   constructor(
     readonly cache: LlmCacheService,
@@ -41,8 +39,7 @@ export class LlmCallService implements OnModuleInit {
 
   /** Budgets apply when ThrottlingModule is in the app (it need not be imported here). */
   onModuleInit(): void {
-    this.throttling = this.optional(ThrottlingService);
-    this.throttlingStats = this.optional(ThrottlingStats);
+    this.ledger = this.optional(ChargeLedger);
   }
 
   /** One JSON call: cached answer, or `fn()`'s (budgeted, stored when cacheable). */
@@ -101,12 +98,11 @@ export class LlmCallService implements OnModuleInit {
       throw new LlmCallIdentityError(name);
     }
     if (site.cache === false) options.skipCache = true;
-    const throttling = this.throttling;
-    if (throttling && site.budget !== false) {
-      const stats = this.throttlingStats;
+    const ledger = this.ledger;
+    if (ledger && site.budget !== false) {
       const budget = site.budget;
       options.beforeUpstream = (): Promise<CallLease | undefined> =>
-        throttling.reserveCall(params, payer, budget, stats);
+        reserveCallBudget(ledger, params, payer, budget);
     }
     return options;
   }

@@ -1,10 +1,9 @@
+import { isObject } from '../common/is-object';
+
 /** Why a completion stopped, normalized across providers. */
 export type FinishReason =
   'stop' | 'length' | 'content_filter' | 'tool_calls' | 'other' | 'unknown';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const arr = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 const REASONS: Record<string, FinishReason> = {

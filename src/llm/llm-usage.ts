@@ -1,3 +1,5 @@
+import { isObject } from '../common/is-object';
+
 /** Token usage of one LLM call, normalized across providers. */
 export interface LlmUsage {
   /** Prompt tokens billed at the full input price (cached reads excluded). */
@@ -10,10 +12,6 @@ export interface LlmUsage {
   estimated: boolean;
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const num = (value: unknown): number =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 
@@ -101,7 +99,7 @@ export function estimateValueTokens(value: unknown): number {
     if (typeof item === 'string') chars += item.length;
     else if (typeof item === 'number' || typeof item === 'boolean') chars += String(item).length;
     else if (Array.isArray(item)) for (const element of item) pending.push(element);
-    else if (typeof item === 'object' && item !== null) {
+    else if (isObject(item)) {
       for (const [key, element] of Object.entries(item)) {
         chars += key.length;
         pending.push(element);

@@ -78,10 +78,10 @@ function isOpen(connection: RedisConnection): boolean {
  * `connectTimeoutMs` with an error that names the target (password redacted).
  */
 export async function openRedisConnection(options: RedisModuleOptions): Promise<OwnedConnection> {
-  const targets = [options.url, options.socket, options.cluster, options.client].filter(Boolean);
+  const targets = (['url', 'socket', 'cluster', 'client'] as const).filter((key) => options[key]);
   if (targets.length !== 1) {
     throw new RedisOptionsError(
-      `RedisModule.forRoot() needs exactly one of url, socket, cluster or client; got ${targets.length}.`,
+      `RedisModule.forRoot() needs exactly one of url, socket, cluster or client; got ${targets.length ? targets.join(' and ') : 'none'}.`,
     );
   }
   const target = describeTarget(options);

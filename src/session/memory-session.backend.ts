@@ -30,13 +30,15 @@ export class MemorySessionBackend implements SessionBackend {
   private readonly sessions: LRUCache<string, Entry>;
   /** tag -> (idHash -> created ms); an entry lives exactly as long as its session. */
   private readonly indexes = new Map<string, Map<string, number>>();
-  private readonly active = new Map<string, number>();
+  /** handle -> expiry (ms); the least recently counted go first past `maxSessions`. */
+  private readonly active: LRUCache<string, number>;
   private readonly totals = { created: 0, destroyed: 0, revoked: 0 };
 
   constructor(
-    private readonly maxSessions: number,
+    maxSessions: number,
     private readonly clock: () => number,
   ) {
+    this.active = new LRUCache<string, number>({ max: maxSessions });
     this.sessions = new LRUCache<string, Entry>({
       max: maxSessions,
       dispose: (_entry, key, reason) => {
@@ -149,18 +151,14 @@ export class MemorySessionBackend implements SessionBackend {
     this.totals.created += change.created ?? 0;
     this.totals.destroyed += change.destroyed ?? 0;
     this.totals.revoked += change.revoked ?? 0;
-    change.activeUntil?.forEach(([handle, at]) => {
-      this.active.delete(handle); // re-insert: the oldest entries go first when over the bound
-      this.active.set(handle, at);
-    });
-    while (this.active.size > this.maxSessions)
-      this.active.delete(this.active.keys().next().value as string);
+    change.activeUntil?.forEach(([handle, at]) => this.active.set(handle, at));
     change.inactive?.forEach((handle) => this.active.delete(handle));
     return Promise.resolve();
   }
 
   counters(nowMs: number): Promise<SessionStatsSnapshot> {
-    for (const [handle, at] of this.active) if (at < nowMs) this.active.delete(handle);
+    for (const [handle, at] of [...this.active.entries()])
+      if (at < nowMs) this.active.delete(handle);
     return Promise.resolve({ active: this.active.size, ...this.totals });
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { digest } from '../redis/redis-keys';
 import type { SessionRef } from './session-backend.interface';
 
@@ -21,8 +22,7 @@ export function newSessionId(tag = randomBytes(8).toString('hex')): string {
 }
 
 // Every request hashes its session id; remembering the last few thousand saves the SHA-256.
-const REF_CACHE_SIZE = 4096;
-const refCache = new Map<string, SessionRef>();
+const refCache = new LRUCache<string, SessionRef>({ max: 4096 });
 
 /** Where a session id's session lives; undefined for an empty or oversized id. */
 export function refOf(sessionId: string): SessionRef | undefined {
@@ -32,7 +32,6 @@ export function refOf(sessionId: string): SessionRef | undefined {
     return undefined;
   const idHash = digest(sessionId, 32);
   const ref = { tag: SESSION_ID.exec(sessionId)?.[1] ?? idHash.slice(0, 16), idHash };
-  if (refCache.size >= REF_CACHE_SIZE) refCache.delete(refCache.keys().next().value as string);
   refCache.set(sessionId, ref);
   return ref;
 }

@@ -2,6 +2,9 @@ import type { RequestMethod } from '@nestjs/common';
 import type { Request } from 'express';
 import type { CookieOptions, SessionOptions, Store } from 'express-session';
 
+/** One secret of the session cookie: a string, or a `Buffer` (`express-session` >= 1.18). */
+export type SessionSecret = string | Buffer;
+
 /** A route the session middleware runs on or skips, as Nest's `forRoutes` takes it. */
 export type SessionRoute = { path: string; method: RequestMethod };
 
@@ -45,9 +48,10 @@ export interface SessionModuleOptions extends Omit<SessionOptions, 'secret' | 'c
   /**
    * Signs the session cookie. Required; in production at least 32 bytes, not a well-known or
    * repetitive value (elsewhere such a secret is logged as a warning). An array rotates
-   * secrets: the first signs new cookies, every one of them verifies.
+   * secrets: the first signs new cookies, every one of them verifies. Strings or `Buffer`s,
+   * as `express-session` takes them (a `Buffer` counts its bytes).
    */
-  secret: string | string[];
+  secret: SessionSecret | SessionSecret[];
   /**
    * `express-session`'s cookie options (or a function of the request returning them), over
    * the kit's defaults: `HttpOnly`, `SameSite=Lax`, `Secure` outside development, `Path=/`.

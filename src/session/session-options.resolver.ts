@@ -4,6 +4,7 @@ import type {
   SessionCookieOptions,
   SessionModuleOptions,
   SessionRoute,
+  SessionSecret,
 } from './session-module-options.interface';
 import { SessionOptionsError } from './session.errors';
 
@@ -30,7 +31,7 @@ export interface ResolvedStoreOptions {
 
 /** The options with every default filled in and checked: what the module runs on. */
 export interface ResolvedSessionOptions extends ResolvedStoreOptions {
-  secrets: string[];
+  secrets: SessionSecret[];
   cookieName: string;
   /** The cookie options `express-session` gets (the kit's defaults under the app's). */
   cookie: CookieOptions | ((req: Request) => CookieOptions);
@@ -55,24 +56,29 @@ function positive(name: string, value: number, allowZero = false): number {
   return value;
 }
 
-/** Why a secret is weak, or undefined when it is not. */
-function weakness(value: string): string | undefined {
-  if (KNOWN_DEFAULTS.includes(value.toLowerCase())) return 'is a well-known default value';
+/** Why a secret (a string, or a `Buffer` of its bytes) is weak, or undefined when it is not. */
+function weakness(value: SessionSecret): string | undefined {
+  const text = typeof value === 'string' ? value : value.toString('latin1');
+  if (KNOWN_DEFAULTS.includes(text.toLowerCase())) return 'is a well-known default value';
   const bytes = Buffer.byteLength(value);
   if (bytes < MIN_SECRET_BYTES) return `is ${bytes} bytes; it must be at least ${MIN_SECRET_BYTES}`;
-  if (new Set(value).size < 8) return 'repeats too few characters to be a random secret';
+  if (new Set(text).size < 8) return 'repeats too few characters to be a random secret';
   return undefined;
 }
 
-/** A missing secret refuses to start anywhere; a weak one in production (a warning elsewhere). */
-function checkSecrets(secret: unknown, production: boolean, warnings: string[]): string[] {
+/**
+ * A missing secret refuses to start anywhere; a weak one in production (a warning elsewhere).
+ * A secret is a string or a `Buffer`, as `express-session` (>= 1.18) takes it.
+ */
+function checkSecrets(secret: unknown, production: boolean, warnings: string[]): SessionSecret[] {
   const secrets = Array.isArray(secret) ? (secret as unknown[]) : [secret];
   if (secret === undefined || secret === '' || secrets.length === 0)
     fail(`a \`secret\` is required to sign the session cookie: ${GENERATE_HINT}.`);
   return secrets.map((value, i) => {
     const where = Array.isArray(secret) ? `secret[${i}]` : 'secret';
-    if (typeof value !== 'string' || value === '')
-      fail(`${where} must be a non-empty string: ${GENERATE_HINT}.`);
+    const usable = typeof value === 'string' || Buffer.isBuffer(value);
+    if (!usable || value.length === 0)
+      fail(`${where} must be a non-empty string or Buffer: ${GENERATE_HINT}.`);
     const weak = weakness(value);
     if (weak && production) fail(`${where} ${weak}: ${GENERATE_HINT}.`);
     if (weak)

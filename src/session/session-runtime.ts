@@ -69,7 +69,10 @@ export class SessionRuntime {
     }
     const inner = session({
       ...options.express,
-      genid: options.express.genid ?? kitGenid,
+      // The kit's ids route a session to its user's slot in the kit's store; any other store
+      // gets `express-session`'s own ids (what it and the tools around it expect).
+      genid:
+        options.express.genid ?? (this.store instanceof LlmSessionStore ? kitGenid : undefined),
       store: this.store,
       secret: options.secrets,
       name: options.cookieName,
@@ -82,10 +85,14 @@ export class SessionRuntime {
       let passed = false;
       inner(req, res, (error?: unknown) => {
         if (passed) {
-          // express-session reports a failed end-of-request save or touch this way, after
-          // the answer went out.
-          if (error && !(error instanceof SessionNotFoundError))
-            this.warn.warn('session-save', `session not saved: ${String(error)}`);
+          // express-session reports a failed end-of-request save, touch or destroy, and a
+          // cookie it could not set, by calling next(err) again once the answer is under way.
+          // The kit's own store failing is its 503 policy (the answer is given: logged);
+          // any other error goes on to the app's error handlers, as express-session passes it.
+          if (!error) return;
+          if (!isKitStoreError(error)) return next(error);
+          if (error instanceof SessionUnavailableError)
+            this.warn.warn('session-save', `session not saved: ${String(error.cause)}`);
           return;
         }
         passed = true;
@@ -100,12 +107,25 @@ export class SessionRuntime {
     };
   }
 
+  /**
+   * Writes the counters still pending and stops their timer (the module calls it on
+   * `app.close()`). The timers never keep the process alive; this only saves the last counts.
+   */
+  async close(): Promise<void> {
+    await this.kitStore?.counters.close();
+  }
+
   describe(): string {
     if (!this.kitStore) return 'sessions in the store passed as `store`';
     return this.kitStore.backend instanceof RedisSessionBackend
       ? 'sessions in Redis'
       : `no RedisModule: sessions kept in this process's memory (at most ${this.options.maxMemorySessions})`;
   }
+}
+
+/** A failure of the kit's store: the module's policy answers it, not the app's error handlers. */
+function isKitStoreError(error: unknown): boolean {
+  return error instanceof SessionUnavailableError || error instanceof SessionNotFoundError;
 }
 
 /** The runtime that served a request, or undefined when the session middleware did not run. */

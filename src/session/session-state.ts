@@ -1,4 +1,6 @@
 import type { Request } from 'express';
+import { isObject } from '../common/is-object';
+import { carriedSessionId } from '../common/request-identity';
 import type { SessionFields, SessionRef } from './session-backend.interface';
 
 /** What the kit's store knows about a session beyond its data (kept off the JSON). */
@@ -30,33 +32,13 @@ export type SessionRequest = Request & {
 
 /** The state of an object that carries one (a session or what the store loaded). */
 export function stateOf(session: unknown): SessionState | undefined {
-  return session && typeof session === 'object'
+  return isObject(session)
     ? (session as { [SESSION_STATE]?: SessionState })[SESSION_STATE]
     : undefined;
 }
 
 export function setState(session: object, state: SessionState): void {
   (session as { [SESSION_STATE]?: SessionState })[SESSION_STATE] = state;
-}
-
-/**
- * The id of the session the request's cookie carried, when `express-session` found it in
- * the store; undefined for an anonymous request (whose `req.sessionID` is a fresh id that
- * `express-session` generates on every request and nobody stored). Works with any store:
- * `express-session` keeps the cookie's id only when the signature holds and the store has
- * the session, and a generated id cannot be in the request's own cookie header.
- *
- * @example
- * const id = carriedSessionId(req); // undefined for a new visitor
- */
-export function carriedSessionId(req: Request): string | undefined {
-  const id: unknown = (req as Partial<Request>).sessionID;
-  if (!(req as Partial<Request>).session || typeof id !== 'string' || !id) return undefined;
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  // express-session's cookie value: `s:<id>.<signature>`, URL-encoded.
-  const encoded = `s%3A${encodeURIComponent(id)}.`;
-  return header.includes(encoded) || header.includes(`s:${id}.`) ? id : undefined;
 }
 
 /** True when the request carries a session that is in the store. */

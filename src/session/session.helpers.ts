@@ -40,14 +40,19 @@ export function destroySession(req: Request, res: Response): Promise<void> {
 
 /**
  * The session middleware for a plain Express app (SessionModule applies it by itself);
- * pass the shared node-redis client, or nothing for the in-process store.
+ * pass the shared node-redis client, or nothing for the in-process store. Nothing it starts
+ * keeps the process alive; `close()` writes the session counters still pending (call it
+ * when the server closes, before you close the Redis client).
  *
  * @example
- * app.use(sessionMiddleware({ secret: process.env.SESSION_SECRET! }, redisClient));
+ * const sessions = sessionMiddleware({ secret: process.env.SESSION_SECRET! }, redisClient);
+ * app.use(sessions);
+ * server.on('close', () => void sessions.close().then(() => redisClient.close()));
  */
 export function sessionMiddleware(
   options: SessionModuleOptions,
   redis?: RedisConnection,
-): RequestHandler {
-  return new SessionRuntime(resolveSessionOptions(options), redis).handler;
+): RequestHandler & { close(): Promise<void> } {
+  const runtime = new SessionRuntime(resolveSessionOptions(options), redis);
+  return Object.assign(runtime.handler, { close: () => runtime.close() });
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
+import { resolveUserId } from '../common/request-identity';
 import { CLEAR_SITE_DATA, SESSION_RUNTIME } from './session.constants';
 import { handleOf, refOf, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
@@ -52,18 +53,26 @@ export class SessionService {
   }
 
   /**
-   * Starts a session for `data` under a fresh id (`regenerate`: the old one, if any, is
-   * destroyed, the fixation defence) and saves it before returning the new id. Put the user
-   * in `data.userId`: it files the session under the user for `listForUser` and the cap.
+   * Logs a user in: starts a session for `data` under a fresh id (`regenerate`: the old one,
+   * if any, is destroyed, the fixation defence) and saves it before returning the new id.
+   * `data.userId` (a non-empty string or a finite number) is required: it files the session
+   * under the user for `listForUser` and the cap. Without one it throws before touching the
+   * session, so a login that lost its user cannot yield a session that passes `SessionGuard`
+   * (an anonymous session is `req.session`'s, saved by `express-session`).
    */
   async create(
     req: Request,
     data: Partial<SessionData> & Record<string, unknown>,
   ): Promise<string> {
+    const userId = resolveUserId({ session: { userId: data?.userId } } as unknown as Request);
+    if (userId === undefined)
+      throw new TypeError(
+        'SessionService.create: data.userId must be a non-empty string or a finite number (the user ' +
+          'logging in); for anonymous data write to req.session instead.',
+      );
     this.ready(req);
     const request = req as SessionRequest;
-    const userId = data.userId;
-    request[PENDING_TAG] = userId === undefined ? undefined : userTag(String(userId));
+    request[PENDING_TAG] = userTag(userId);
     try {
       await call((done) => req.session.regenerate(done));
     } finally {

@@ -1,9 +1,11 @@
 import type { Request } from 'express';
 import { Store, type SessionData } from 'express-session';
+import { isObject } from '../common/is-object';
 import type { LogThrottle } from '../common/log-throttle';
 import { resolveUserId } from '../common/request-identity';
+import { safeJsonParse } from '../common/safe-json';
 import { withDeadline } from '../redis/deadline';
-import { countSession, sessionCounters, type SessionCounters } from './session.stats';
+import { countSession, sessionCounters, type SessionCounters } from './session-counters';
 import type {
   SessionBackend,
   SessionCounterChange,
@@ -30,9 +32,15 @@ function encode(session: object): SessionFields {
     if (key === 'cookie' || value === undefined || typeof value === 'function') continue;
     fields[DATA + key] = JSON.stringify(value);
   }
-  const cookie = (session as { cookie?: unknown }).cookie;
-  if (cookie) fields[COOKIE] = JSON.stringify(cookie);
+  const cookie = cookieField(session);
+  if (cookie !== undefined) fields[COOKIE] = cookie;
   return fields;
+}
+
+/** The session's cookie as stored (JSON), if it has one. */
+function cookieField(session: object): string | undefined {
+  const cookie = (session as { cookie?: unknown }).cookie;
+  return cookie ? JSON.stringify(cookie) : undefined;
 }
 
 /** The user a session belongs to: `userId`, else Passport's serialized user when it is an id. */
@@ -128,29 +136,25 @@ export class LlmSessionStore extends Store {
     let cookie: unknown;
     const data = Object.create(null) as Data;
     const loaded = Object.create(null) as SessionFields;
-    try {
-      for (let i = 0; i + 1 < pairs.length; i += 2) {
-        const name = pairs[i]!;
-        const value = pairs[i + 1]!;
-        if (name === 'c') created = value;
-        else if (name === 's') lastSeen = value;
-        else if (name === COOKIE) {
-          cookie = JSON.parse(value);
-          loaded[name] = value;
-        } else if (name.startsWith(DATA)) {
-          data[name.slice(DATA.length)] = JSON.parse(value);
-          loaded[name] = value;
-        }
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const name = pairs[i]!;
+      const value = pairs[i + 1]!;
+      if (name === 'c') created = value;
+      else if (name === 's') lastSeen = value;
+      else if (name === COOKIE || name.startsWith(DATA)) {
+        const parsed = safeJsonParse(value);
+        if (parsed === undefined) return undefined;
+        if (name === COOKIE) cookie = parsed;
+        else data[name.slice(DATA.length)] = parsed;
+        loaded[name] = value;
       }
-    } catch {
-      return undefined;
     }
     const createdAtMs = Number(created);
     const lastSeenAtMs = Number(lastSeen);
     const now = this.options.clock();
     if (!(now - lastSeenAtMs < this.options.ttlMs)) return undefined;
     if (!(now - createdAtMs < this.options.absoluteTtlMs)) return undefined;
-    data.cookie = cookie && typeof cookie === 'object' ? cookie : { path: '/', httpOnly: true };
+    data.cookie = isObject(cookie) ? cookie : { path: '/', httpOnly: true };
     setState(data, { ref, persisted: true, loaded, createdAtMs, lastSeenAtMs });
     return data as unknown as SessionData;
   }
@@ -161,14 +165,9 @@ export class LlmSessionStore extends Store {
     const key = this.options.legacyPrefix + sid;
     const raw = backend.readLegacy ? await this.guarded(backend.readLegacy(key)) : null;
     if (!raw) return null;
-    let session: Data;
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-      session = Object.assign(Object.create(null) as Data, parsed);
-    } catch {
-      return null;
-    }
+    const parsed = safeJsonParse(raw);
+    if (!isObject(parsed)) return null;
+    const session = Object.assign(Object.create(null) as Data, parsed);
     session.cookie ??= { path: '/', httpOnly: true };
     await this.create(ref, session, undefined);
     await this.guarded(backend.removeLegacy!(key));
@@ -258,7 +257,8 @@ export class LlmSessionStore extends Store {
     const removed = Object.keys(state.loaded).filter((name) => !(name in current));
     // An explicit save (or `resave: true`) of an unchanged session still writes its idle
     // refresh; only `touch` is throttled.
-    if (writes === 0 && removed.length === 0) return this.refresh(state, now, true);
+    if (writes === 0 && removed.length === 0)
+      return this.refresh(state, now, current[COOKIE], true);
     if (current[COOKIE] !== undefined) changed[COOKIE] = current[COOKIE];
     const expireAtMs = this.expireAt(state, now);
     const ok = await this.guarded(
@@ -276,20 +276,29 @@ export class LlmSessionStore extends Store {
     // The common case answers synchronously: express-session then ends the response at once.
     if (!state?.persisted || now - state.lastSeenAtMs < this.options.touchIntervalMs)
       return callback?.();
-    this.refresh(state, now).then(
+    this.refresh(state, now, cookieField(session)).then(
       () => callback?.(),
       (error: unknown) => callback?.(error),
     );
   }
 
-  /** Moves the idle deadline, at most once per `touchIntervalMs`; a deleted session stays deleted. */
-  private async refresh(state: SessionState, now: number, force = false): Promise<void> {
+  /**
+   * Moves the idle deadline, at most once per `touchIntervalMs`, and stores the cookie as
+   * `express-session` last reset it (`req.session.touch()`); a deleted session stays deleted.
+   */
+  private async refresh(
+    state: SessionState,
+    now: number,
+    cookie: string | undefined,
+    force = false,
+  ): Promise<void> {
     if (!force && now - state.lastSeenAtMs < this.options.touchIntervalMs) return;
     const expireAtMs = this.expireAt(state, now);
-    const ok = await this.guarded(
-      this.backend.patch(state.ref, { s: String(now) }, [], expireAtMs),
-    );
+    const set: SessionFields = { s: String(now) };
+    if (cookie !== undefined && cookie !== state.loaded[COOKIE]) set[COOKIE] = cookie;
+    const ok = await this.guarded(this.backend.patch(state.ref, set, [], expireAtMs));
     state.lastSeenAtMs = now;
+    if (set[COOKIE] !== undefined) state.loaded[COOKIE] = set[COOKIE];
     if (ok) this.count({ activeUntil: [[handleOf(state.ref), expireAtMs]] });
   }
 

@@ -11,16 +11,13 @@ import {
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { requestOf } from '../common/execution-request';
 import type { ResolvedStatsOptions } from './stats-module-options.interface';
 import { STATS_OPTIONS, STATS_PRIVILEGED, STATS_TOKEN_EXEMPT } from './stats.constants';
 
 /** Why `POST <path>/reset` is refused on an unprotected module, and how to fix it. */
 export const RESET_NEEDS_PROTECTION =
   'Resetting the stats needs a protected StatsModule: set its `token` or `guard` option.';
-
-interface HttpRequestLike {
-  headers: Record<string, string | string[] | undefined>;
-}
 
 /**
  * Protects the stats routes: the bearer `token` and/or the user's `guard` from the options;
@@ -74,18 +71,24 @@ export class StatsAuthGuard implements CanActivate, OnModuleInit {
   }
 
   private checkToken(context: ExecutionContext): void {
-    const { headers } = context.switchToHttp().getRequest<HttpRequestLike>();
-    const header = headers.authorization;
+    const header = requestOf(context)?.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (match && timingSafeEqual(sha256(match[1]!), this.tokenDigest!)) return;
     const response = context
       .switchToHttp()
       .getResponse<{ setHeader?(n: string, v: string): void }>();
     response.setHeader?.('WWW-Authenticate', 'Bearer realm="stats"');
-    throw new UnauthorizedException(
-      'A valid stats bearer token is required (Authorization: Bearer <token>).',
-    );
+    throw new UnauthorizedException(tokenRefusal(header, match !== null));
   }
+}
+
+/** What was wrong with the `Authorization` header (never echoing it: it may hold a secret). */
+export function tokenRefusal(header: string | string[] | undefined, bearer: boolean): string {
+  if (header === undefined)
+    return 'The stats routes need a bearer token: no Authorization header was sent (Authorization: Bearer <token>).';
+  if (!bearer)
+    return 'The stats routes need a bearer token: the Authorization header is not of the form "Bearer <token>".';
+  return "The stats bearer token does not match StatsModule's token.";
 }
 
 function sha256(value: string): Buffer {

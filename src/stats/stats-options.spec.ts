@@ -31,7 +31,11 @@ describe('resolveStatsOptions', () => {
   it.each([
     ['a short token', { token: 'short' }, 'at least 16 characters'],
     ['an unknown section', { sections: ['cache', 'billing'] }, 'remove billing'],
-    ['sections that are not a list', { sections: 'cache' }, 'must be a subset'],
+    [
+      'sections that are not a list',
+      { sections: 'cache' },
+      'must be an array, a subset of cache, throttling, sessions; got string',
+    ],
     ['a negative interval', { seriesIntervalMs: -1 }, 'seriesIntervalMs must be an integer >= 0'],
     ['no points', { seriesPoints: 0 }, 'seriesPoints must be an integer >= 1'],
     ['a fractional timeout', { snapshotTimeoutMs: 1.5 }, 'snapshotTimeoutMs'],

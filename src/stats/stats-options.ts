@@ -30,10 +30,15 @@ export function resolveStatsOptions(options: StatsModuleOptions = {}): ResolvedS
         'generate one with `openssl rand -hex 32`, or leave token unset and use a guard.',
     );
   }
-  const unknown = Array.isArray(sections) ? sections.filter((s) => !ALL_SECTIONS.includes(s)) : [];
-  if (!Array.isArray(sections) || unknown.length > 0) {
+  if (!Array.isArray(sections)) {
     throw new StatsOptionsError(
-      `StatsModule sections must be a subset of ${ALL_SECTIONS.join(', ')}; remove ${unknown.join(', ')}.`,
+      `StatsModule sections must be an array, a subset of ${ALL_SECTIONS.join(', ')}; got ${typeof sections}.`,
+    );
+  }
+  const unknown = sections.filter((s) => !ALL_SECTIONS.includes(s));
+  if (unknown.length > 0) {
+    throw new StatsOptionsError(
+      `StatsModule sections must be a subset of ${ALL_SECTIONS.join(', ')}; remove ${unknown.map(String).join(', ')}.`,
     );
   }
   const integers: [keyof ResolvedStatsOptions, number][] = [

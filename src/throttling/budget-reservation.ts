@@ -1,9 +1,7 @@
+import { isObject } from '../common/is-object';
 import { estimateValueTokens, type LlmUsage } from '../llm/llm-usage';
 import type { PriceTable } from '../llm/llm-pricing';
 
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const positiveNumber = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 

@@ -16,8 +16,7 @@ import {
   type Observable,
   throwError,
 } from 'rxjs';
-import type { BudgetLeases, LateCharge } from './budget-leases';
-import { BUDGET_LEASES, CACHE_REFUND, LATE_CHARGE } from './throttling.internal-constants';
+import { fromCache, requestChargeOf } from './request-charge';
 import { isAsyncIterable, UsageMeter } from './usage-meter';
 
 /**
@@ -42,29 +41,14 @@ export class BudgetSettleInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
-    const req = http.getRequest<
-      Request & {
-        [BUDGET_LEASES]?: BudgetLeases;
-        [LATE_CHARGE]?: LateCharge;
-        [CACHE_REFUND]?: () => Promise<void>;
-      }
-    >();
-    const late = req[LATE_CHARGE];
-    const refund = req[CACHE_REFUND];
-    const budgets = req[BUDGET_LEASES];
-    if (!late && !refund && !budgets) return next.handle();
+    const charge = requestChargeOf(http.getRequest<Request>());
+    if (!charge) return next.handle();
     let done = false;
     const leases = {
       settle: (usage: UsageMeter | undefined): Promise<void> => {
         if (done) return Promise.resolve();
         done = true;
-        const status = http.getResponse<Response>().getHeader('X-Cache');
-        const fromCache = status === 'COALESCED' || status === 'HIT';
-        // Admitted free as COALESCED: charged only if it called upstream itself after all.
-        if (late) return usage && !fromCache ? late(usage) : Promise.resolve();
-        // Charged, but another call answered it: everything goes back.
-        if (refund && fromCache) return refund();
-        return budgets ? budgets.settle(usage) : Promise.resolve();
+        return charge.end(usage, fromCache(http.getResponse<Response>()));
       },
     };
     const meter = new UsageMeter();

@@ -1,5 +1,6 @@
 import { MemoryThrottleStore } from './memory-throttle.store';
 import { MAX_ENTRIES } from './sliding-log.lua';
+import { chargeOf } from './throttle-store.interface';
 
 const check = (key: string, cost = 1, limit = 10, periodMs = 1000) => ({
   key,
@@ -57,29 +58,18 @@ describe('MemoryThrottleStore (sliding log)', () => {
   it('refunds an expired lease and settles a live one to the actual amount', async () => {
     const store = new MemoryThrottleStore(100, clock);
     const leased = { ...check('b', 8), lease: { id: 'l1', ttlMs: 50 } };
-    expect(store.consumeSync([leased]).allowed).toBe(true);
+    const admitted = store.consumeSync([leased]);
+    expect(admitted.allowed).toBe(true);
     expect(store.consumeSync([check('b', 5)]).allowed).toBe(false);
     now += 50; // lease expired: its 8 units come back
     expect(store.consumeSync([check('b', 5)]).allowed).toBe(true);
-    await store.settle([
-      { key: 'b', limit: 10, periodMs: 1000, reserved: 8, actual: 3, leaseId: 'l1' },
-    ]);
+    await store.settle([{ charge: chargeOf(leased, admitted.results[0]), actual: 3 }]);
     // The lease was already refunded, so the settlement charges the actual 3 in full.
     expect(store.consumeSync([check('b', 3)]).allowed).toBe(false);
     expect(store.consumeSync([check('b', 2)]).allowed).toBe(true);
     const live = { ...check('c', 8), lease: { id: 'l2', ttlMs: 500 } };
-    const at = store.consumeSync([live]).results[0]!.atMs;
-    await store.settle([
-      {
-        key: 'c',
-        limit: 10,
-        periodMs: 1000,
-        reserved: 8,
-        actual: 2,
-        leaseId: 'l2',
-        admittedAtMs: at,
-      },
-    ]);
+    const result = store.consumeSync([live]).results[0];
+    await store.settle([{ charge: chargeOf(live, result), actual: 2 }]);
     expect(store.consumeSync([check('c', 8)]).allowed).toBe(true);
     expect(store.consumeSync([check('c', 1)]).allowed).toBe(false);
   });

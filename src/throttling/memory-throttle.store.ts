@@ -1,4 +1,5 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { LRUCache } from 'lru-cache';
 import {
   incrementAsThrottlerStorage,
   type ThrottlerStorageRecord,
@@ -31,20 +32,24 @@ interface Lease {
 /**
  * The embedded store: the same sliding log as the Redis script (sliding-log.lua.ts), step for
  * step, in this process. No timers: a few stale logs are dropped on every call, and past
- * `maxKeys` the least recently written log goes. Leases are swept the same way.
+ * `maxKeys` the least recently written log goes (`lru-cache`, read with `peek` so only a write
+ * counts as use). Leases are swept the same way.
  *
  * @example
  * const store = new MemoryThrottleStore(10_000);
  * await store.consume([{ key: 'rl:{t}:llm', limit: 20, periodMs: 60_000, cost: 1 }]);
  */
 export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
-  private readonly logs = new Map<string, Log>();
-  private readonly leases = new Map<string, Lease>();
+  private readonly logs: LRUCache<string, Log>;
+  private readonly leases: LRUCache<string, Lease>;
 
   constructor(
-    private readonly maxKeys = 100_000,
+    maxKeys = 100_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.logs = new LRUCache({ max: maxKeys });
+    this.leases = new LRUCache({ max: maxKeys });
+  }
 
   /** Logs held (for tests of the memory bound). */
   get size(): number {
@@ -108,17 +113,17 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
   settle(items: SettleItem[]): Promise<void> {
     const now = this.now();
     this.sweep(now);
-    for (const item of items) {
-      const log = this.load(item.key, item.periodMs, now);
-      const { reserved, actual, periodMs } = item;
-      if (item.leaseId === undefined) {
-        let at = item.admittedAtMs ?? 0;
+    for (const { charge, actual } of items) {
+      const { key, periodMs, amount: reserved } = charge;
+      const log = this.load(key, periodMs, now);
+      if (charge.leaseId === undefined) {
+        let at = charge.atMs;
         if (at === 0 && log.t.length > 0) at = log.t[log.t.length - 1]!;
         if (actual > reserved) add(log, actual - reserved, now, periodMs);
         else refund(log, at, reserved - actual, periodMs, now);
       } else {
-        const id = `${item.key}|${item.leaseId}`;
-        const lease = this.leases.get(id);
+        const id = `${key}|${charge.leaseId}`;
+        const lease = this.leases.peek(id);
         if (lease && lease.expiresAt > now) {
           this.leases.delete(id);
           const at = lease.at;
@@ -133,13 +138,13 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
           add(log, actual, now, periodMs);
         }
       }
-      this.save(item.key, log, periodMs, now);
+      this.save(key, log, periodMs, now);
     }
     return Promise.resolve();
   }
 
   private load(key: string, periodMs: number, now: number): Log {
-    const log = this.logs.get(key);
+    const log = this.logs.peek(key);
     if (!log) return { block: 0, t: [], a: [], expiresAt: 0 };
     if (log.block > 0 && log.block <= now) return { block: 0, t: [], a: [], expiresAt: 0 };
     let drop = 0;
@@ -159,28 +164,30 @@ export class MemoryThrottleStore implements ThrottleStore, ThrottlerStorage {
     if (expires <= now) return;
     log.expiresAt = expires;
     this.logs.set(key, log);
-    if (this.logs.size > this.maxKeys) this.logs.delete(this.logs.keys().next().value!);
   }
 
   private expire(id: string, lease: Lease, now: number): void {
     this.leases.delete(id);
-    const log = this.logs.get(lease.key);
+    const log = this.logs.peek(lease.key);
     if (log) refund(log, lease.at, lease.amount, lease.periodMs, now);
   }
 
   private sweep(now: number): void {
     // Leases share one TTL per module, so insertion order is expiry order.
-    for (const [id, lease] of this.leases) {
+    const expired: [string, Lease][] = [];
+    for (const id of this.leases.rkeys()) {
+      const lease = this.leases.peek(id)!;
       if (lease.expiresAt > now) break;
-      this.expire(id, lease, now);
+      expired.push([id, lease]);
     }
-    if (this.leases.size > this.maxKeys) this.leases.delete(this.leases.keys().next().value!);
+    for (const [id, lease] of expired) this.expire(id, lease, now);
     // Drop up to two stale logs from the least recently written end.
-    let n = 0;
-    for (const [key, log] of this.logs) {
-      if (n++ >= 2 || log.expiresAt > now) break;
-      this.logs.delete(key);
+    const stale: string[] = [];
+    for (const key of this.logs.rkeys()) {
+      if (stale.length >= 2 || this.logs.peek(key)!.expiresAt > now) break;
+      stale.push(key);
     }
+    for (const key of stale) this.logs.delete(key);
   }
 }
 

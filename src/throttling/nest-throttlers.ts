@@ -53,7 +53,9 @@ function checkFunction(where: string, value: unknown): void {
 function checkAgents(where: string, value: unknown): void {
   if (value === undefined) return;
   if (!Array.isArray(value) || !value.every((v) => v instanceof RegExp))
-    fail(`${where} must be an array of RegExp.`);
+    fail(
+      `${where} must be an array of RegExp, got ${Array.isArray(value) ? 'an array with a non-RegExp entry' : typeof value}.`,
+    );
 }
 
 /**
@@ -77,13 +79,17 @@ export function resolveThrottlers(options: ThrottlingModuleOptions): ResolvedThr
   const resolved = (list as ThrottlerOptions[]).map((t, i) => {
     const name = t?.name ?? 'default';
     const where = `throttlers[${i}] (${name})`;
-    if (typeof name !== 'string' || name === '') fail(`${where}.name must be a non-empty string.`);
+    if (typeof name !== 'string' || name === '')
+      fail(
+        `${where}.name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}.`,
+      );
     if (names.has(name)) fail(`${where}: two throttlers are named '${name}'; names must differ.`);
     names.add(name);
     checkResolvable(`${where}.ttl`, t.ttl, false);
     checkResolvable(`${where}.limit`, t.limit, false);
     checkResolvable(`${where}.blockDuration`, t.blockDuration, true);
-    if (typeof t.ttl === 'number' && t.ttl <= 0) fail(`${where}.ttl must be positive.`);
+    if (typeof t.ttl === 'number' && t.ttl <= 0)
+      fail(`${where}.ttl must be a positive number of ms, got ${t.ttl}.`);
     checkFunction(`${where}.skipIf`, t.skipIf);
     checkFunction(`${where}.getTracker`, t.getTracker);
     checkFunction(`${where}.generateKey`, t.generateKey);

@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { LRUCache } from 'lru-cache';
 import type { HeaderStyle } from './throttling-options.interface';
 
 /** One request policy's figures for the response headers. */
@@ -17,13 +18,10 @@ const seconds = (ms: number): number => Math.max(0, Math.ceil(ms / 1000));
 const sfString = (value: string): string =>
   `"${value.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, '?')}"`;
 // Policy names come from the configuration: quote each once, not on every response.
-const quotedNames = new Map<string, string>();
+const quotedNames = new LRUCache<string, string>({ max: 1000 });
 function quoted(name: string): string {
   let value = quotedNames.get(name);
-  if (value === undefined) {
-    value = sfString(name);
-    if (quotedNames.size < 1000) quotedNames.set(name, value);
-  }
+  if (value === undefined) quotedNames.set(name, (value = sfString(name)));
   return value;
 }
 

@@ -7,6 +7,7 @@ import { RedisScript, type RedisScriptReply } from '../redis/redis-script';
 import type { RedisConnection } from '../redis/redis.types';
 import { CONSUME_LUA, SETTLE_LUA } from './sliding-log.lua';
 import {
+  chargeOf,
   leaseKeyOf,
   leaseMember,
   type CheckResult,
@@ -78,18 +79,7 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
       indexes.forEach((i, j) => (results[i] = answer.results[j]!));
       if (!answer.allowed) {
         await this.settle(
-          admitted.map((i) => {
-            const c = checks[i]!;
-            return {
-              key: c.key,
-              limit: c.limit,
-              periodMs: c.periodMs,
-              reserved: c.cost,
-              actual: 0,
-              leaseId: c.lease?.id,
-              admittedAtMs: results[i]!.atMs,
-            };
-          }),
+          admitted.map((i) => ({ charge: chargeOf(checks[i]!, results[i]), actual: 0 })),
         );
         return {
           allowed: false,
@@ -106,21 +96,21 @@ export class RedisThrottleStore implements ThrottleStore, ThrottlerStorage {
   async settle(items: SettleItem[]): Promise<void> {
     if (items.length === 0) return;
     const groups = this.cluster
-      ? groupByTag(items.map((item) => item.key)).map((indexes) => indexes.map((i) => items[i]!))
+      ? groupByTag(items.map((item) => item.charge.key)).map((indexes) =>
+          indexes.map((i) => items[i]!),
+        )
       : [items];
     for (const group of groups) {
       await settleScript.run(
         this.redis,
-        group.flatMap((item) => [item.key, leaseKeyOf(item.key)]),
-        group.flatMap((item) => [
-          String(item.limit),
-          String(item.periodMs),
-          String(item.reserved),
-          String(item.actual),
-          item.leaseId === undefined
-            ? ''
-            : leaseMember(item.leaseId, item.reserved, item.admittedAtMs ?? 0),
-          String(item.admittedAtMs ?? 0),
+        group.flatMap(({ charge }) => [charge.key, leaseKeyOf(charge.key)]),
+        group.flatMap(({ charge, actual }) => [
+          String(charge.limit),
+          String(charge.periodMs),
+          String(charge.amount),
+          String(actual),
+          charge.leaseId === undefined ? '' : leaseMember({ ...charge, leaseId: charge.leaseId }),
+          String(charge.atMs),
         ]),
       );
     }

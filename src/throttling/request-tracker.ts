@@ -1,7 +1,6 @@
 import type { Request } from 'express';
-import { resolveUserId } from '../common/request-identity';
+import { carriedSessionId, resolveUserId } from '../common/request-identity';
 import { digest } from '../redis/redis-keys';
-import { carriedSessionId } from '../session/session-state';
 import { clientIp, ipGroup } from './client-ip';
 import type { Tracker } from './throttling-options.interface';
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { heaviestWindow } from '../../test/support/heaviest-window';
 import { MemoryThrottleStore } from './memory-throttle.store';
+import { chargeOf } from './throttle-store.interface';
 
 const step = fc.record({
   gapMs: fc.nat({ max: 400 }),
@@ -30,13 +31,17 @@ describe('sliding log on the memory store (fake clock): a limit is a limit', () 
             if (done)
               void store.settle([
                 {
-                  key: 'k',
-                  limit,
-                  periodMs,
-                  reserved: done.reserved,
+                  charge: chargeOf(
+                    {
+                      key: 'k',
+                      limit,
+                      periodMs,
+                      cost: done.reserved,
+                      lease: { id: done.id, ttlMs: 1e12 },
+                    },
+                    { atMs: done.at, remaining: 0, resetMs: 0, retryAfterMs: 0, passed: true },
+                  ),
                   actual: done.actual,
-                  leaseId: done.id,
-                  admittedAtMs: done.at,
                 },
               ]);
             const id = `l${n++}`;

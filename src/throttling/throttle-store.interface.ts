@@ -39,16 +39,44 @@ export interface ConsumeResult {
   results: CheckResult[];
 }
 
-/** Settles a reservation: replace `reserved` by `actual` (0 refunds it). */
+/**
+ * What a store admitted for one check, and where: the ledger's record of a charge, the only
+ * thing a store settles. Built by `chargeOf` from the check and the store's answer, so the
+ * lease member (id, amount, admission time) always matches the one the store recorded.
+ */
+export interface Charge {
+  readonly key: string;
+  readonly limit: number;
+  readonly periodMs: number;
+  /** The amount admitted (0: never admitted, a late charge). */
+  readonly amount: number;
+  /** The store's clock when it was admitted (0: never admitted). */
+  readonly atMs: number;
+  /** The lease the amount was recorded under, if any. */
+  readonly leaseId?: string;
+}
+
+/** The charge of `check` as the store answered it (no answer: nothing was admitted). */
+export const chargeOf = (check: ThrottleCheck, result: CheckResult | undefined): Charge =>
+  result
+    ? {
+        key: check.key,
+        limit: check.limit,
+        periodMs: check.periodMs,
+        amount: check.cost,
+        atMs: result.atMs,
+        leaseId: check.lease?.id,
+      }
+    : { key: check.key, limit: check.limit, periodMs: check.periodMs, amount: 0, atMs: 0 };
+
+/**
+ * Settles a charge: its amount is replaced by `actual` where it was admitted (0 refunds it);
+ * a charge whose lease expired (already refunded) is charged `actual` now; a charge never
+ * admitted (amount 0) is charged `actual` now.
+ */
 export interface SettleItem {
-  key: string;
-  limit: number;
-  periodMs: number;
-  reserved: number;
+  charge: Charge;
   actual: number;
-  /** The lease the reservation was made under, if any, and when it was admitted (`atMs`). */
-  leaseId?: string;
-  admittedAtMs?: number;
 }
 
 /**
@@ -63,6 +91,9 @@ export interface ThrottleStore {
 
 /** The lease set of a state key. */
 export const leaseKeyOf = (key: string): string => `${key}:leases`;
-/** A lease member carries its amount and admission time, so expiry can refund it in place. */
-export const leaseMember = (id: string, cost: number, atMs: number): string =>
-  `${id}:${cost}:${atMs}`;
+/**
+ * A lease member carries its amount and admission time, so expiry can refund it in place (the
+ * consume script writes the same `<id>:<amount>:<atMs>`).
+ */
+export const leaseMember = (charge: Charge & { leaseId: string }): string =>
+  `${charge.leaseId}:${charge.amount}:${charge.atMs}`;

@@ -9,6 +9,7 @@ import { resolveThrottlingOptions } from './throttling-options';
 import type { ThrottlingModuleOptions } from './throttling-options.interface';
 import { ThrottlingGuard } from './throttling.guard';
 import { ThrottlingService } from './throttling.service';
+import { ChargeLedger } from './charge-ledger';
 import { ThrottlingStats } from './throttling-stats.service';
 
 /**
@@ -33,11 +34,18 @@ import { ThrottlingStats } from './throttling-stats.service';
     },
     ThrottlingService,
     ThrottlingStats,
+    ChargeLedger,
     ThrottlingGuard,
     { provide: APP_GUARD, useExisting: ThrottlingGuard },
   ],
   // The options too: `@UseGuards(ThrottlingGuard)` (a gateway, as @nestjs/throttler's recipe
   // binds its guard) makes another instance in the importing module.
-  exports: [ThrottlingService, ThrottlingStats, ThrottlingGuard, RESOLVED_THROTTLING_OPTIONS],
+  exports: [
+    ThrottlingService,
+    ThrottlingStats,
+    ChargeLedger,
+    ThrottlingGuard,
+    RESOLVED_THROTTLING_OPTIONS,
+  ],
 })
 export class ThrottlingModule extends ThrottlingConfigurableModule {}

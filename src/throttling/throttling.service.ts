@@ -9,14 +9,6 @@ import type { FailurePolicy } from './throttling-options.interface';
 import { MemoryThrottleStore } from './memory-throttle.store';
 import { RedisThrottleStore } from './redis-throttle.store';
 import type { CheckResult, SettleItem, ThrottleCheck } from './throttle-store.interface';
-import type { ThrottlingStats } from './throttling-stats.service';
-// h15: call-level budgets of wrapped LLM calls.
-import {
-  type CallBudgetOptions,
-  type CallLease,
-  type CallPayer,
-  reserveCallBudget,
-} from '../llm-calls/call-budget';
 
 /** A check plus what to do with it when Redis is away. */
 export interface PolicyCheck extends ThrottleCheck {
@@ -104,23 +96,6 @@ export class ThrottlingService {
         `budget settlement failed (${describe(error)}); the lease expires instead`,
       );
     }
-  }
-
-  // h15: call-level budgets (wrapped LLM clients, LlmCallService); the logic lives in
-  // src/llm-calls/call-budget.ts.
-  /**
-   * Reserves the budgets of one LLM call made outside a route's guard (prompt estimate +
-   * completion cap); settle the lease with the response (or undefined to refund). Throws
-   * `LlmBudgetExceededError` when a budget is spent; undefined when no budget applies.
-   * Used by `LlmCallService`. @internal
-   */
-  reserveCall(
-    params: unknown,
-    payer: CallPayer,
-    budget?: CallBudgetOptions,
-    stats?: ThrottlingStats,
-  ): Promise<CallLease | undefined> {
-    return reserveCallBudget(this, this.options, params, payer, budget, stats);
   }
 
   private fallback(checks: PolicyCheck[]): Evaluation {

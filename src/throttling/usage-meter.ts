@@ -1,12 +1,10 @@
 import { isObservable } from 'rxjs';
+import { isObject } from '../common/is-object';
+import { safeJsonParse } from '../common/safe-json';
 import type { PriceTable } from '../llm/llm-pricing';
 import { responseText } from '../llm/llm-response';
 import { readUsage, type LlmUsage } from '../llm/llm-usage';
 import type { Reservation } from './budget-reservation';
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Whether a handler's value is a stream to iterate (an AsyncIterable, an SDK stream object). */
 export const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
@@ -91,7 +89,7 @@ function largest(a: LlmUsage, b: LlmUsage): LlmUsage {
 function jsonOf(text: string): unknown[] {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
-    const one = parse(trimmed);
+    const one = safeJsonParse(trimmed);
     return one === undefined ? [text] : [one];
   }
   if (!/^(data|event|id):/m.test(text)) return [text];
@@ -99,15 +97,7 @@ function jsonOf(text: string): unknown[] {
   for (const line of text.split('\n'))
     if (line.startsWith('data:')) {
       const data = line.slice(5).trim();
-      if (data && data !== '[DONE]') out.push(parse(data) ?? data);
+      if (data && data !== '[DONE]') out.push(safeJsonParse(data) ?? data);
     }
   return out;
-}
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

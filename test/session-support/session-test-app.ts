@@ -82,6 +82,12 @@ class TestController {
     return { ok: true };
   }
 
+  /** A login that lost its user: SessionService.create() refuses it. */
+  @Post('login-without-user')
+  async loginWithoutUser(@Req() req: Request) {
+    return { id: await this.sessions.create(req, { theme: 'dark' }) };
+  }
+
   /** The seed's helpers, as written: createSession(res, data) and destroySession(req, res). */
   @Post('seed-login/:user')
   async seedLogin(@Param('user') user: string, @Res({ passthrough: true }) res: Response) {

@@ -6,7 +6,7 @@ import {
   RedisHealthService,
   SessionService,
   StatsService,
-  ThrottlingService,
+  ThrottlingStats,
 } from 'nestjs-llm-kit';
 import { AppModule, type StatsReport } from '../src/app.module';
 
@@ -24,7 +24,7 @@ describe('nestjs-llm-kit, installed from its tarball', () => {
   });
 
   it('boots every module', () => {
-    for (const service of [LlmCacheService, ThrottlingService, SessionService, StatsService]) {
+    for (const service of [LlmCacheService, ThrottlingStats, SessionService, StatsService]) {
       expect(app.get(service)).toBeInstanceOf(service);
     }
     if (process.env.REDIS_URL) expect(app.get(RedisHealthService)).toBeDefined();

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { carriedSessionId } from './session-state';
+import { carriedSessionId } from './request-identity';
 
 const ID = 'abcdef0123456789.Zm9vYmFy';
 const req = (cookie: string | undefined, sessionID = ID, session: object | null = {}) =>
