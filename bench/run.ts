@@ -44,7 +44,15 @@ const keepBest = (best: Map<string, LoadResult>, name: string, result: LoadResul
 
 async function main(): Promise<void> {
   const redis = process.env.REDIS_URL ? undefined : await RedisServer.start();
-  const redisUrl = process.env.REDIS_URL ?? redis!.url;
+  try {
+    await bench(process.env.REDIS_URL ?? redis!.url);
+  } finally {
+    // Also when a scenario throws: the bench's redis-server must not outlive it.
+    await redis?.stop();
+  }
+}
+
+async function bench(redisUrl: string): Promise<void> {
   const selected = scenarios.filter((s, i) => i === 0 || !ONLY || ONLY.includes(s.name));
   const results = new Map<string, LoadResult>();
   const bareResults = new Map<string, LoadResult>();
@@ -70,7 +78,6 @@ async function main(): Promise<void> {
   // h15: the call-level rows, when selected (BENCH_ONLY=llm-calls runs only them).
   const callRows = !ONLY || ONLY.includes('llm-calls') ? await llmCallRows({ redisUrl }) : [];
   const instructionRows = INSTRUCTIONS ? await instructionTargets(selected, redisUrl) : undefined;
-  await redis?.stop();
   const rows = selected.map((scenario) => toRow(scenario, results, bareResults));
   print(rows);
   if (callRows.length > 0) printCallRows(callRows);
