@@ -1,6 +1,7 @@
-// Three projects: the unit specs once, and the whole e2e suite twice, on a standalone
-// redis-server and on a 3-master Redis Cluster (REDIS_TEST_MODE, read by test/support/test-redis.ts).
-// Run one with `npx jest --selectProjects e2e-cluster`.
+// The unit specs once; the whole e2e suite on a standalone redis-server; the specs that talk to
+// Redis again on a 3-master Redis Cluster (REDIS_TEST_MODE, read by test/support/test-redis.ts);
+// and, on Node >= 22, the LLM-call specs once more against the current SDK majors (ai 7,
+// @ai-sdk/openai 4, openai 7: they need Node 22). Run one with `npx jest --selectProjects e2e-cluster`.
 
 const common = {
   rootDir: '.',
@@ -24,6 +25,14 @@ const common = {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/compat/', '<rootDir>/.tmp/'],
 };
 
+/**
+ * e2e specs that never reach Redis (in-memory stores, the sample with memory stores, pure HTTP
+ * shapes): the cluster project does not run them again, their behaviour does not depend on the
+ * kind of Redis. test/support/redis-use.guard.ts fails any of them that opens a Redis connection,
+ * so a change that makes one reach Redis is seen (and the spec leaves this list).
+ */
+const NO_REDIS_SPECS = require('./test/support/no-redis-specs.json');
+
 /** The e2e specs on one kind of Redis; its global setup runs only when the project has tests to run. */
 const e2e = (mode, extra) => ({
   ...common,
@@ -33,20 +42,86 @@ const e2e = (mode, extra) => ({
   ...extra,
 });
 
+const standalone = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+/**
+ * The current SDK majors, installed beside the 6.x line under alias names (package.json:
+ * `ai-v7`, `ai-sdk-openai-v4`, `openai-v7`; `@anthropic-ai/sdk` 1 is the same in both). The
+ * mapper swaps them in for every import, the sample's and the test apps' included.
+ */
+const CURRENT_SDKS = {
+  '^ai$': 'ai-v7',
+  '^@ai-sdk/openai$': 'ai-sdk-openai-v4',
+  '^openai$': 'openai-v7',
+  '^openai/(.*)$': 'openai-v7/$1',
+};
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+/**
+ * ai 7, @ai-sdk/openai 4 and several of their dependencies are ES modules only. Node loads them
+ * with require(esm); Jest's CommonJS runtime does not (without --experimental-vm-modules), so
+ * swc compiles them to CommonJS: these are the ES-module-only packages among what the two
+ * depend on. (Node's own require(esm) of them is what test:compat's consumers run.)
+ */
+function esmOnlyPackages(roots) {
+  const { existsSync } = require('node:fs');
+  const { dirname, join } = require('node:path');
+  const found = new Set();
+  const seen = new Set();
+  const visit = (name, from) => {
+    // Node's lookup of a package folder (node_modules up from `from`), not through `exports`.
+    let manifest;
+    for (let dir = from; !manifest; dir = dirname(dir)) {
+      const file = join(dir, 'node_modules', name, 'package.json');
+      if (existsSync(file)) manifest = file;
+      else if (dirname(dir) === dir) break;
+    }
+    if (!manifest) return; // an optional peer that is not installed
+    if (seen.has(manifest)) return;
+    seen.add(manifest);
+    const pkg = require(manifest);
+    if (pkg.type === 'module') found.add(name);
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }))
+      visit(dep, dirname(manifest));
+  };
+  for (const root of roots) visit(root, __dirname);
+  return [...found].map((name) => join(name, '/').replaceAll('\\', '/'));
+}
+
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testRegex: ['src/.*\\.spec\\.ts$'] },
     e2e('standalone', {
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      ...standalone,
+      setupFilesAfterEnv: ['<rootDir>/test/support/redis-use.guard.ts'],
     }),
     e2e('cluster', {
       globalSetup: '<rootDir>/test/support/global-setup-cluster.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown-cluster.ts',
+      testPathIgnorePatterns: [
+        ...common.testPathIgnorePatterns,
+        ...NO_REDIS_SPECS.map((spec) => `<rootDir>/${spec}$`),
+      ],
       // Fails the test during which any master answered CROSSSLOT.
       setupFilesAfterEnv: ['<rootDir>/test/support/cross-slot.guard.ts'],
     }),
+    ...(nodeMajor >= 22
+      ? [
+          e2e('standalone', {
+            ...standalone,
+            displayName: 'llm-calls-current-sdks',
+            testRegex: ['test/llm-calls-.*\\.e2e-spec\\.ts$'],
+            moduleNameMapper: CURRENT_SDKS,
+            setupFiles: ['<rootDir>/test/support/current-sdks.check.ts'],
+            transformIgnorePatterns: [
+              `/node_modules/(?!(@nestjs/|${esmOnlyPackages(['ai-v7', 'ai-sdk-openai-v4']).join('|')}))`,
+            ],
+          }),
+        ]
+      : []),
   ],
   testTimeout: 30000,
   // Specs start servers and clusters: one file at a time (the CI machine has 2 cores).

@@ -3,18 +3,27 @@ import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import type { BenchTarget } from './scenario';
 
-/** Starts a Nest app module on a free port and returns a target for it. */
+/**
+ * Starts a Nest app module on a free port and returns a target for it; with `barePath`, the
+ * target's `bare` is the same request to that route of the same app.
+ */
 export async function listen(
   module: unknown,
-  request: Omit<BenchTarget, 'url' | 'close'> & { path: string },
+  request: Omit<BenchTarget, 'url' | 'close' | 'bare'> & { path: string; barePath?: string },
   configure?: (app: INestApplication) => void,
 ): Promise<BenchTarget> {
   const app = await NestFactory.create(module as never, { logger: false });
   configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  const { path, ...rest } = request;
-  return { ...rest, url: `http://127.0.0.1:${port}${path}`, close: () => app.close() };
+  const { path, barePath, ...rest } = request;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    ...rest,
+    url: `${origin}${path}`,
+    ...(barePath ? { bare: { ...rest, url: `${origin}${barePath}` } } : {}),
+    close: () => app.close(),
+  };
 }
 
 /** A ~2 KB JSON body, the payload of every route in the bench. */
@@ -27,3 +36,19 @@ export const PAYLOAD = {
   ],
   usage: { prompt_tokens: 20, completion_tokens: 450, total_tokens: 470 },
 };
+
+/**
+ * Under callgrind (bench/hit-instructions.sh sets BENCH_UNDER_CALLGRIND=1) a request runs tens
+ * of times slower: the kit's Redis deadlines are raised so that a slow count is not a timeout
+ * answer (503, a cache BYPASS). A deadline costs the same instructions whatever its length.
+ */
+export const UNDER_CALLGRIND = process.env.BENCH_UNDER_CALLGRIND === '1';
+const SLOW_MS = 60_000;
+
+/** RedisModule.forRoot's options for the bench's Redis. */
+export const benchRedis = (url: string) =>
+  UNDER_CALLGRIND ? { url, commandTimeoutMs: SLOW_MS } : { url };
+
+/** SessionModule's store deadline under callgrind (its default otherwise). */
+export const benchStoreTimeout = (): { storeTimeoutMs?: number } =>
+  UNDER_CALLGRIND ? { storeTimeoutMs: SLOW_MS } : {};

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import type { BenchTarget } from './scenario';
+import type { BenchRequest } from './scenario';
 
 export interface LoadResult {
   requests: number;
@@ -13,7 +13,7 @@ export interface LoadResult {
 
 /** Drives a target with autocannon for `durationS` seconds from a child process. */
 export function load(
-  target: BenchTarget,
+  target: BenchRequest,
   durationS: number,
   connections: number,
 ): Promise<LoadResult> {

@@ -70,13 +70,15 @@ describe('sliding log on Redis (three instances, real time): a limit is a limit'
           expect(heaviestWindow(admitted, periodMs)).toBeLessThanOrEqual(limit);
         },
       ),
-      { numRuns: 6 },
+      // Bounded and reproducible: a failure prints the seed and the shrunk counterexample.
+      { numRuns: 6, seed: 0x6a7e },
     );
   });
 
   it('admits a caller that waits Retry-After (whole seconds, as the header says)', async () => {
     const key = `${uniquePrefix('retry-after')}{t}:p`;
-    const check = { key, limit: 2, periodMs: 1000, cost: 1 };
+    // A window shorter than the second the header rounds to: waiting Retry-After has a margin.
+    const check = { key, limit: 2, periodMs: 800, cost: 1 };
     await stores[0]!.consume([check]);
     await stores[1]!.consume([check]);
     const rejected = await stores[2]!.consume([check]);

@@ -264,15 +264,16 @@ describe.each(stores)(
     });
 
     it('blocks for blockDuration after the limit is passed, then admits again', async () => {
-      const throttlers: ThrottlerOptions[] = [{ ttl: 1_000, limit: 1, blockDuration: 3_000 }];
+      // Short windows with a margin on each side of every sleep: Retry-After is still 3 s.
+      const throttlers: ThrottlerOptions[] = [{ ttl: 600, limit: 1, blockDuration: 2_100 }];
       const http = await start({ throttlers });
       await http.get('/plain').expect(200);
       const blocked = await http.get('/plain').expect(429);
       expect(Number(header(blocked, 'Retry-After'))).toBe(3);
       // The window is over, the block is not.
-      await sleep(1_300);
+      await sleep(800);
       await http.get('/plain').expect(429);
-      await sleep(2_000);
+      await sleep(1_500);
       await http.get('/plain').expect(200);
     });
 

@@ -78,6 +78,11 @@ describe("our stores answer increment() with @nestjs/throttler's stock storage m
   beforeAll(async () => (redis = await testConnection()));
   afterAll(() => redis.destroy());
 
+  // Windows short enough not to wait long, each sleep past its window by a margin (the stock
+  // storage and ours report whole seconds: 1 for the window, 2 for the block).
+  const TTL_MS = 600;
+  const BLOCK_MS = 1_500;
+
   /** The same calls on the stock storage and on ours, at the same moments. */
   async function both(ours: Storage, calls: number, key: string, blockMs: number) {
     const stock = new ThrottlerStorageService();
@@ -85,8 +90,8 @@ describe("our stores answer increment() with @nestjs/throttler's stock storage m
     for (let i = 0; i < calls; i++)
       pairs.push(
         await Promise.all([
-          stock.increment(key, 1000, 3, blockMs, 'default'),
-          ours.increment(key, 1000, 3, blockMs, 'default'),
+          stock.increment(key, TTL_MS, 3, blockMs, 'default'),
+          ours.increment(key, TTL_MS, 3, blockMs, 'default'),
         ]),
       );
     stock.onApplicationShutdown();
@@ -102,7 +107,7 @@ describe("our stores answer increment() with @nestjs/throttler's stock storage m
       const store = make();
       const key = `burst-${Math.random()}`;
       for (const [stock, ours] of await both(store, 5, key, 0)) expect(ours).toEqual(stock);
-      await sleep(1000);
+      await sleep(TTL_MS + 100);
       for (const [stock, ours] of await both(store, 1, key, 0)) expect(ours).toEqual(stock);
     },
   );
@@ -113,18 +118,18 @@ describe("our stores answer increment() with @nestjs/throttler's stock storage m
   ])('%s: blockDuration blocks past the limit, then counts afresh', async (_, make) => {
     const store = make();
     const key = `block-${Math.random()}`;
-    const pairs = await both(store, 5, key, 2000);
+    const pairs = await both(store, 5, key, BLOCK_MS);
     // (The stock storage reports a meaningless negative timeToBlockExpire while not blocked; its
     // guard reads it only when blocked.)
     const meaning = (r: { isBlocked: boolean; timeToBlockExpire: number }) =>
       r.isBlocked ? r : { ...r, timeToBlockExpire: 0 };
     for (const [stock, ours] of pairs) expect(meaning(ours)).toEqual(meaning(stock));
     expect(pairs[3]![1]).toMatchObject({ isBlocked: true, timeToBlockExpire: 2 });
-    await sleep(1000);
+    await sleep(TTL_MS + 100);
     // Past the window, still inside the block.
-    expect(await store.increment(key, 1000, 3, 2000)).toMatchObject({ isBlocked: true });
-    await sleep(1000);
-    expect(await store.increment(key, 1000, 3, 2000)).toMatchObject({
+    expect(await store.increment(key, TTL_MS, 3, BLOCK_MS)).toMatchObject({ isBlocked: true });
+    await sleep(BLOCK_MS - TTL_MS);
+    expect(await store.increment(key, TTL_MS, 3, BLOCK_MS)).toMatchObject({
       isBlocked: false,
       totalHits: 1,
     });

@@ -139,8 +139,8 @@ export const statsScenarios: Scenario[] = [
     name: 'stats-100k',
     description: 'GET /stats with 100k cache entries in Redis',
     compareTo: ['stats-10'],
-    // Same connections, so latency ratio = 1 / throughput ratio: latency <= 1.2x means >= 0.83x req/s.
-    targets: [{ against: 'stats-10', min: 0.83 }],
+    // Printed, not judged: same connections, so latency ratio = 1 / throughput ratio (latency
+    // <= 1.2x would be >= 0.83x req/s).
     start: (ctx) => listen(StatsBenchModule.register(ctx.redisUrl, 100_000), { path: '/stats' }),
   },
 ];

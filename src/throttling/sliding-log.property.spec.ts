@@ -63,7 +63,8 @@ describe('sliding log on the memory store (fake clock): a limit is a limit', () 
           expect(heaviestWindow(admitted, periodMs)).toBeLessThanOrEqual(limit);
         },
       ),
-      { numRuns: 300 },
+      // Bounded and reproducible: a failure prints the seed and the shrunk counterexample.
+      { numRuns: 300, seed: 0x51d3 },
     );
   });
 

@@ -145,6 +145,25 @@ function pack() {
     const extra = list.filter((file) => /\.spec\.|^package\/(src|test|sample)\//.test(file));
     if (extra.length) throw new Error(`unexpected files: ${extra.join(', ')}`);
   });
+  step('peer ranges admit both SDK lines the suite tests (6.x and the current majors)', () => {
+    // Installed name (the devDependency, or its alias for the current major) -> its peer.
+    const lines = {
+      ai: 'ai',
+      'ai-v7': 'ai',
+      openai: 'openai',
+      'openai-v7': 'openai',
+      '@anthropic-ai/sdk': '@anthropic-ai/sdk',
+    };
+    for (const [installed, peer] of Object.entries(lines)) {
+      const manifest = join(root, 'node_modules', installed, 'package.json');
+      const major = JSON.parse(readFileSync(manifest, 'utf8')).version.split('.')[0];
+      // The peer ranges are caret ranges, one per major ("^6.0.0 || ^7.0.0").
+      const range = repoPackage.peerDependencies[peer];
+      const majors = range.split('||').map((part) => part.trim().replace(/^\^/, '').split('.')[0]);
+      if (!majors.includes(major))
+        throw new Error(`${peer} ${major}.x (${installed}) is outside the peer range ${range}`);
+    }
+  });
   return tarball;
 }
 
