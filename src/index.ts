@@ -127,7 +127,7 @@ export { wrapOpenAI, type OpenAILike } from './llm-calls/openai.wrapper';
 export { wrapAnthropic, type AnthropicLike } from './llm-calls/anthropic.wrapper';
 export { llmCallsMiddleware, type AiSdkMiddleware } from './llm-calls/ai-sdk.middleware';
 export { LlmCallIdentityError } from './llm-calls/llm-calls.errors';
-export type { CachedCallOptions, CachedStreamOptions } from './caching/cached-call';
+export type { CachedCallOptions, CachedStreamOptions } from './caching/cached-call.options';
 export type { StreamShape } from './llm-calls/llm-call.service';
 // Caching: the error of an unreachable @CacheApi upstream
 export { ApiUpstreamError } from './caching/caching.errors';

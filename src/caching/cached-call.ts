@@ -5,17 +5,10 @@ import { CallStream, replayChunks } from './call-stream';
 import { assembleCompletion, completionEvents } from './chat-stream.convert';
 import type { CacheLookup } from './cache-lookup';
 import type { LlmCacheCallOptions } from './llm-cache-call.options';
+import type { CachedCallOptions, CachedStreamOptions, UpstreamLease } from './cached-call.options';
 import type { CacheOutcome, LlmCacheStats } from './llm-cache.stats';
 import { FlightAbandonedError, type FlightLease, type SingleFlight } from './single-flight';
 import { StreamRecorder } from './stream-recorder';
-
-/**
- * A charge made for one upstream call (throttling's call budget lease): `settle` exactly
- * once with the response (undefined refunds it). Typed here so the cache knows no ledger.
- */
-export interface UpstreamLease {
-  settle(response: unknown): Promise<void>;
-}
 
 /** What the call flow needs of `LlmCacheService` (it passes itself). */
 export interface CallCache {
@@ -32,28 +25,6 @@ export interface CallCache {
   ): CacheEntry | undefined;
   cacheable(response: unknown, options: LlmCacheCallOptions): boolean;
   settle(lease: FlightLease, hash: string, entry: CacheEntry, store: boolean): Promise<void>;
-}
-
-/** What a cached call adds to `LlmCacheService`'s call options. */
-export interface CachedCallOptions extends LlmCacheCallOptions {
-  /** Call-site name for the stats (`bySite`). */
-  site?: string;
-  /** Runs right before this caller calls upstream (a miss it leads, or a bypass); may throw to refuse. @internal */
-  beforeUpstream?: () => Promise<UpstreamLease | undefined>;
-  /** Skip the cache (budgets and stats still apply). */
-  skipCache?: boolean;
-  /** Called with the outcome of every call (for the wrappers' tests and logs). @internal */
-  onOutcome?: (outcome: CacheOutcome | 'disabled') => void;
-}
-
-/** What a streamed cached call adds. */
-export interface CachedStreamOptions<C> extends CachedCallOptions {
-  /** The response the chunks add up to (usage, finish reason, text). @default OpenAI chat chunks joined */
-  assemble?: (chunks: readonly C[]) => unknown;
-  /** A chunk parsed back from its JSON (e.g. Date fields revived). @default as parsed */
-  revive?: (chunk: unknown) => C;
-  /** A hit replays at once or at the recorded pace. @default 'instant' */
-  replay?: 'instant' | 'recorded';
 }
 
 type StreamSource<C> = AsyncIterable<C> & { controller?: AbortController };

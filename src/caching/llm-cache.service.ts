@@ -18,13 +18,8 @@ import {
 import { type CacheLookup, sortEntry } from './cache-lookup';
 import { cacheKeyHash, DEFAULT_KEY_DENY_LIST } from './cache-key';
 import { cachePartition } from './cache-partition';
-import {
-  type CachedCallOptions,
-  type CachedStreamOptions,
-  type CallCache,
-  cachedStream,
-  cachedValue,
-} from './cached-call';
+import { cachedStream, cachedValue } from './cached-call';
+import type { CachedCallOptions, CachedStreamOptions } from './cached-call.options';
 import type { CallStream } from './call-stream';
 import { LLM_CACHE_STORE, RESOLVED_CACHING_OPTIONS } from './caching.constants';
 import type { ResolvedCachingOptions } from './caching-options.interface';
@@ -46,7 +41,7 @@ export type { LlmCacheCallOptions } from './llm-cache-call.options';
  * await llmCache.get({ provider, model, prompt, temperature }); // null on a miss
  */
 @Injectable()
-export class LlmCacheService implements OnModuleInit, OnModuleDestroy, CallCache {
+export class LlmCacheService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('LlmCache');
   private readonly warnOnce = new LogThrottle(this.logger);
   /** @internal */

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DEFAULT_KEY_DENY_LIST } from '../caching/cache-key';
-import type { CachedCallOptions, CachedStreamOptions } from '../caching/cached-call';
+import type { CachedCallOptions, CachedStreamOptions } from '../caching/cached-call.options';
 import { checkSiteName } from '../caching/call-site';
 import type { CallStream } from '../caching/call-stream';
 import { LlmCacheService } from '../caching/llm-cache.service';
