@@ -124,6 +124,7 @@ module.exports = {
       : []),
   ],
   testTimeout: 30000,
-  // Specs start servers and clusters: one file at a time (the CI machine has 2 cores).
+  // Specs start servers and clusters: one file at a time within a Jest process; `npm test`
+  // (tools/test-lanes.mjs) runs three such processes side by side.
   maxWorkers: 1,
 };
