@@ -1,6 +1,5 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import {
@@ -12,6 +11,7 @@ import {
   type ThrottlingModuleOptions,
 } from '../src';
 import { Calls, completion } from './support/caching-test-app';
+import { bootApp } from './support/boot-app';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // A client whose limit is spent gets no upstream call by sending a burst of identical
@@ -54,10 +54,7 @@ async function start(
     providers: [Calls],
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  await app.init();
-  return app;
+  return bootApp(AppModule);
 }
 
 describe.each([

@@ -1,6 +1,5 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
   CacheLLM,
@@ -12,6 +11,7 @@ import {
   ThrottlingStats,
 } from '../src';
 import { Calls, completion } from './support/caching-test-app';
+import { bootApp } from './support/boot-app';
 import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // The real CachingModule and ThrottlingModule together: a cache hit on an @LLMThrottle route
@@ -80,10 +80,7 @@ async function start(
     providers: [Calls],
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  await app.init();
-  return app;
+  return bootApp(AppModule);
 }
 
 describe.each([

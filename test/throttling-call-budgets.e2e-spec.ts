@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import type OpenAI from 'openai';
 import {
   CachingModule,
@@ -13,6 +12,7 @@ import {
 } from '../src';
 import { FakeProviders } from './llm-calls.fake-providers';
 import { openAiClient } from './llm-calls.test-app';
+import { bootApp } from './support/boot-app';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // Call-level budgets (wrapped clients) settle a reservation to the call's real usage, on the
@@ -35,10 +35,7 @@ async function start(redis: boolean, tokensPerMinute: number): Promise<NestExpre
     ],
   })
   class AppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  await app.init();
-  return app;
+  return bootApp(AppModule);
 }
 
 describe.each([

@@ -110,6 +110,24 @@ async function reserve(
 }
 
 /**
+ * This caller's upstream call. A throw refunds its budget and fails its flight (its waiters
+ * then run their own admission or share an upstream error), and reaches the caller.
+ */
+async function callUpstream<R>(
+  fn: () => Promise<R> | R,
+  budget: UpstreamLease | undefined,
+  lease: FlightLease | undefined,
+): Promise<R> {
+  try {
+    return await fn();
+  } catch (error) {
+    await budget?.settle(undefined);
+    await lease?.fail(error).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
  * A JSON call through the cache: the stored answer on a hit, else `fn()`'s, stored when
  * cacheable; concurrent identical calls share one `fn()` (in process and across instances).
  */
@@ -125,14 +143,7 @@ export async function cachedValue<T>(
   const { upstream: lease, hash, store } = decision;
   const budget = await reserve(options, lease);
   const started = Date.now();
-  let response: T;
-  try {
-    response = await fn();
-  } catch (error) {
-    await budget?.settle(undefined);
-    await lease?.fail(error).catch(() => undefined);
-    throw error;
-  }
+  const response = await callUpstream(fn, budget, lease);
   await budget?.settle(response);
   if (hash === undefined || !lease) return response;
   const entry = cache.toEntry(params, response, Date.now() - started, options);
@@ -167,14 +178,7 @@ export async function cachedStream<C>(
   const { upstream: lease, hash, store } = decision;
   const budget = await reserve(options, lease);
   const started = Date.now();
-  let source: StreamSource<C>;
-  try {
-    source = await fn();
-  } catch (error) {
-    await budget?.settle(undefined);
-    await lease?.fail(error).catch(() => undefined);
-    throw error;
-  }
+  const source = await callUpstream(fn, budget, lease);
   const assemble =
     options.assemble ??
     ((chunks: readonly C[]) =>
