@@ -41,6 +41,6 @@ export async function startTestApp<T extends INestApplication = INestApplication
 
 /** On Fastify, waits for the instance's plugins (`ready()`); a no-op on Express. */
 export async function readyForRequests(app: INestApplication): Promise<void> {
-  const instance = app.getHttpAdapter().getInstance<{ ready?: () => PromiseLike<unknown> }>();
+  const instance = app.getHttpAdapter().getInstance() as { ready?: () => PromiseLike<unknown> };
   if (testPlatform() === 'fastify' && typeof instance.ready === 'function') await instance.ready();
 }
