@@ -20,7 +20,11 @@ const common = {
       },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // @fastify/cookie loads `cookie` 1+ (ES modules only, in `dist/`; 0.x is CommonJS) with import(),
+  // which Jest's CommonJS runtime cannot run: swc compiles both to CommonJS (apps' Node runs them).
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs/|@fastify/cookie/|(.*/node_modules/)?cookie/dist/))',
+  ],
   // test/compat/app is a consumer app of the packed tarball: test:compat runs its spec there.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/compat/', '<rootDir>/.tmp/'],
 };
