@@ -45,3 +45,15 @@ export function takeOverResponse(res: unknown): ServerResponse {
   res.hijack();
   return res.raw;
 }
+
+/**
+ * The id of the request's session under either platform's session plugin: `req.sessionID`
+ * (express-session), `request.session.sessionId` (@fastify/session); undefined without one.
+ */
+export function requestSessionId(req: Request): string | undefined {
+  const expressId: unknown = (req as Partial<Request>).sessionID;
+  if (typeof expressId === 'string') return expressId;
+  const session = (req as { session?: { sessionId?: unknown } | null }).session;
+  const fastifyId = session?.sessionId;
+  return typeof fastifyId === 'string' ? fastifyId : undefined;
+}
