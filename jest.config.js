@@ -20,7 +20,10 @@ const common = {
       },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // @fastify/middie (under @nestjs/platform-fastify) requires path-to-regexp 9, which is ESM only.
+  transformIgnorePatterns: [
+    '/node_modules/(?!@nestjs/|(@fastify/middie/node_modules/)?path-to-regexp/)',
+  ],
   // test/compat/app is a consumer app of the packed tarball: test:compat runs its spec there.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/compat/', '<rootDir>/.tmp/'],
 };
