@@ -45,3 +45,43 @@ export function takeOverResponse(res: unknown): ServerResponse {
   res.hijack();
   return res.raw;
 }
+
+/** Where a request's Node response is kept when the platform request does not link to it. */
+const RESPONSE = Symbol('nestjs-llm-kit.response');
+
+/**
+ * Node's response of a platform request, for code that only has the request (an LLM call made
+ * in a handler): Express links it as `req.res`; a Fastify request gets it from
+ * `aroundFastifyRequests`. Undefined for a request without one (a WebSocket handshake).
+ */
+export function responseOf(req: Request): ServerResponse | undefined {
+  const linked = req as Partial<Request> & { [RESPONSE]?: ServerResponse };
+  return linked.res ?? linked[RESPONSE];
+}
+
+/** The part of Fastify's instance the kit hooks into. */
+interface FastifyHooks {
+  addHook(
+    name: 'onRequest',
+    hook: (request: Request, reply: FastifyReplyLike, done: () => void) => void,
+  ): unknown;
+}
+
+/**
+ * On Fastify, runs `around(request, next)` for every request, in an `onRequest` hook with
+ * Fastify's request (where the app's auth leaves `request.user`) and returns true. Elsewhere
+ * returns false: on Express a Nest middleware gets the platform request itself, while on
+ * Fastify it would get Node's (through @fastify/middie). Call it before the routes are
+ * registered (a module's `configure()`).
+ */
+export function aroundFastifyRequests(
+  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
+  around: (req: Request, next: () => void) => void,
+): boolean {
+  if (httpAdapter?.getType() !== 'fastify') return false;
+  (httpAdapter.getInstance() as FastifyHooks).addHook('onRequest', (request, reply, done) => {
+    (request as { [RESPONSE]?: ServerResponse })[RESPONSE] = reply.raw;
+    around(request, done);
+  });
+  return true;
+}
