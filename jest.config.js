@@ -20,7 +20,8 @@ const common = {
       },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // @fastify/middie (FastifyAdapter) requires path-to-regexp 8, which is ESM.
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/|@fastify/middie/|path-to-regexp/)'],
   // test/compat/app is a consumer app of the packed tarball: test:compat runs its spec there.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/compat/', '<rootDir>/.tmp/'],
 };
