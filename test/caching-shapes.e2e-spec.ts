@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import http from 'node:http';
 import OpenAI from 'openai';
 import { Stream } from 'openai/streaming';
@@ -55,7 +55,7 @@ describe.each([
   ['Redis', () => testRedisOptions()],
 ])('@CacheLLM on every handler shape, openai SDK on both sides (%s)', (_, redis) => {
   let fake: FakeOpenAi;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let url: string;
   let logs: LogCapture;
   let prompt: string;
