@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DEFAULT_PRICES, PriceTable } from '../src/llm/llm-pricing';
 import { LlmProvider } from '../sample/llm/llm-provider';
@@ -18,7 +18,7 @@ describe.each([
   ['memory', () => ({})],
   ['Redis', () => sampleRedis()],
 ])('CachingModule in the sample app (%s)', (_, storeOptions) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   const latency = process.env.LLM_LATENCY_MS;
 
   beforeAll(() => (process.env.LLM_LATENCY_MS = '20'));

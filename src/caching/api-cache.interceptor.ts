@@ -9,7 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
-import { rawResponse } from '../common/http-exchange';
+import { rawResponse, sendEtag } from '../common/http-exchange';
 import { catchError, from, lastValueFrom, type Observable, of, throwError } from 'rxjs';
 import { digest } from '../redis/redis-keys';
 import { type CacheEntry, isFresh } from './cache-entry';
@@ -42,7 +42,7 @@ function badGateway(res: ServerResponse, error: ApiUpstreamError): HttpException
 /**
  * The interceptor behind `@CacheApi()`: caches a GET route's JSON by URL and vary headers,
  * sends a strong `ETag`, and lets a client's matching `If-None-Match` get a 304 with no body
- * (Express's freshness check compares it with the ETag we set). When the handler fails with
+ * (Express's freshness check compares it with the ETag we set; on Fastify, `NotModifiedHook`). When the handler fails with
  * the upstream (`ApiUpstreamError`, a 5xx), a stale entry within `staleIfErrorMs` answers
  * (`X-Cache: STALE`); else an unreachable upstream is a 502 `application/problem+json` naming
  * its host. Usually applied by `@CacheApi()`.
@@ -128,7 +128,7 @@ export class ApiCacheInterceptor implements NestInterceptor {
       setHeader(res, 'X-Cache', status);
       setHeader(res, 'Age', String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))));
     }
-    if (entry.etag) setHeader(res, 'ETag', entry.etag);
+    if (entry.etag) sendEtag(res, entry.etag);
     setHeader(res, 'Content-Type', JSON_TYPE);
     return entry.body;
   }

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { StreamableFile } from '@nestjs/common';
+import { sendEtag } from '../common/http-exchange';
 import type { CacheEntry } from './cache-entry';
 import { FlightAbandonedError, type Flight, type FlightLease } from './single-flight';
 
@@ -27,7 +28,7 @@ export function removeHeader(res: ServerResponse, name: string): void {
 /** A stored JSON answer: the body as it was serialized, with its ETag. */
 export function jsonBody(res: ServerResponse, entry: CacheEntry): string {
   setHeader(res, 'Content-Type', JSON_TYPE);
-  if (entry.etag) setHeader(res, 'ETag', entry.etag);
+  if (entry.etag) sendEtag(res, entry.etag);
   return entry.body;
 }
 
