@@ -12,6 +12,6 @@ export class NotModifiedHook implements OnModuleInit {
   constructor(private readonly host: HttpAdapterHost) {}
 
   onModuleInit(): void {
-    answerNotModified(this.host.httpAdapter?.getInstance());
+    answerNotModified(this.host.httpAdapter);
   }
 }

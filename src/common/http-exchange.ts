@@ -46,6 +46,46 @@ export function takeOverResponse(res: unknown): ServerResponse {
   return res.raw;
 }
 
+/** Where a request's Node response is kept when the platform request does not link to it. */
+const RESPONSE = Symbol('nestjs-llm-kit.response');
+
+/**
+ * Node's response of a platform request, for code that only has the request (an LLM call made
+ * in a handler): Express links it as `req.res`; a Fastify request gets it from
+ * `aroundFastifyRequests`. Undefined for a request without one (a WebSocket handshake).
+ */
+export function responseOf(req: Request): ServerResponse | undefined {
+  const linked = req as Partial<Request> & { [RESPONSE]?: ServerResponse };
+  return linked.res ?? linked[RESPONSE];
+}
+
+/** The part of Fastify's instance the kit hooks into. */
+interface FastifyHooks {
+  addHook(
+    name: 'onRequest',
+    hook: (request: Request, reply: FastifyReplyLike, done: () => void) => void,
+  ): unknown;
+}
+
+/**
+ * On Fastify, runs `around(request, next)` for every request, in an `onRequest` hook with
+ * Fastify's request (where the app's auth leaves `request.user`) and returns true. Elsewhere
+ * returns false: on Express a Nest middleware gets the platform request itself, while on
+ * Fastify it would get Node's (through @fastify/middie). Call it before the routes are
+ * registered (a module's `configure()`).
+ */
+export function aroundFastifyRequests(
+  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
+  around: (req: Request, next: () => void) => void,
+): boolean {
+  if (httpAdapter?.getType() !== 'fastify') return false;
+  (httpAdapter.getInstance() as FastifyHooks).addHook('onRequest', (request, reply, done) => {
+    (request as { [RESPONSE]?: ServerResponse })[RESPONSE] = reply.raw;
+    around(request, done);
+  });
+  return true;
+}
+
 /** Responses whose `ETag` a matching `If-None-Match` turns into a 304 on Fastify. */
 const conditional = new WeakSet<ServerResponse>();
 
@@ -61,13 +101,14 @@ export function sendEtag(res: ServerResponse, etag: string): void {
 }
 
 /** `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2), or is `*`. */
-export function etagMatches(ifNoneMatch: string | undefined, etag: unknown): boolean {
+function etagMatches(ifNoneMatch: string | undefined, etag: unknown): boolean {
   if (!ifNoneMatch || typeof etag !== 'string') return false;
   const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
   return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
 }
 
-interface FastifyLike {
+/** The `onSend` hook of Fastify's instance. */
+interface FastifySendHooks {
   addHook(
     name: 'onSend',
     hook: (
@@ -86,13 +127,16 @@ interface FastifyLike {
 const answering = new WeakSet<object>();
 
 /**
- * On a Fastify instance (once; nothing on Express, whose `res.send` does it itself): a 2xx
+ * On Fastify (once per instance; nothing on Express, whose `res.send` does it itself): a 2xx
  * GET or HEAD answer sent with `sendEtag` becomes a 304 without a body when the request's
- * `If-None-Match` names its ETag.
+ * `If-None-Match` names its ETag. Call it before the instance is ready (a module's init).
  */
-export function answerNotModified(instance: unknown): void {
-  const fastify = instance as Partial<FastifyLike> | undefined;
-  if (typeof fastify?.addHook !== 'function' || answering.has(fastify)) return;
+export function answerNotModified(
+  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
+): void {
+  if (httpAdapter?.getType() !== 'fastify') return;
+  const fastify = httpAdapter.getInstance() as FastifySendHooks;
+  if (answering.has(fastify)) return;
   answering.add(fastify);
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const { raw } = reply;
