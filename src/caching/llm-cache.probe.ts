@@ -2,7 +2,7 @@ import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
-import { rawResponse } from '../common/http-exchange';
+import { onResponseClose, rawResponse } from '../common/http-exchange';
 import type { LlmCacheProbe } from '../common/cache-probe';
 import { withDeadline } from '../redis/deadline';
 import type { CacheEntry } from './cache-entry';
@@ -125,7 +125,7 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     req[CANDIDACY] = undefined;
     if (admitted) {
       this.leaders.add(candidacy.hash);
-      rawResponse(http.getResponse()).once('close', () => this.leaders.delete(candidacy.hash));
+      onResponseClose(rawResponse(http.getResponse()), () => this.leaders.delete(candidacy.hash));
     }
     candidacy.decide();
   }
@@ -141,7 +141,7 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     };
     this.candidates.set(hash, candidate);
     req[CANDIDACY] = { hash, decide };
-    res.once('close', decide);
+    onResponseClose(res, decide);
   }
 
   /** An identical call led in this process (in flight, its leader admitted, or just stored in L1). */

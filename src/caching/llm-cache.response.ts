@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { StreamableFile } from '@nestjs/common';
-import { sendEtag } from '../common/http-exchange';
+import { onResponseClose, sendEtag } from '../common/http-exchange';
 import type { CacheEntry } from './cache-entry';
 import { FlightAbandonedError, type Flight, type FlightLease } from './single-flight';
 
@@ -78,7 +78,7 @@ export function takePrepared(req: Request): Flight | undefined {
  * call upstream themselves instead of waiting on it.
  */
 export function watchClose(res: ServerResponse, lease: FlightLease, onAbandon?: () => void): void {
-  res.once('close', () => {
+  onResponseClose(res, () => {
     if (lease.done) return;
     onAbandon?.();
     lease.fail(new FlightAbandonedError('the response ended first')).catch(() => undefined);

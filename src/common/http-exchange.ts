@@ -157,3 +157,25 @@ export function answerNotModified(
     done(null, null);
   });
 }
+
+/** The kit's work at the end of each response, run by one 'close' listener of its own. */
+const closing = new WeakMap<ServerResponse, (() => void)[]>();
+
+/**
+ * Runs `run` once Node's response closes (as `res.once('close', run)`), on a single listener
+ * for all of the kit's work: Nest and Fastify add several of their own to a Fastify response
+ * (each `await` of the thenable reply adds one), and Node warns past ten.
+ */
+export function onResponseClose(res: ServerResponse, run: () => void): void {
+  let runs = closing.get(res);
+  if (!runs) {
+    const list: (() => void)[] = [];
+    closing.set(res, list);
+    res.once('close', () => {
+      closing.delete(res);
+      for (const each of list) each();
+    });
+    runs = list;
+  }
+  runs.push(run);
+}
