@@ -119,38 +119,48 @@ async function withSession(
   };
 }
 
+/** A raw row's target on a node-redis client of its own (connect-redis'), closed with it. */
+async function onOwnClient(
+  redisUrl: string,
+  start: (client: InfoClient) => Promise<BenchTarget>,
+): Promise<BenchTarget> {
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  const target = await start(client);
+  return {
+    ...target,
+    close: async () => {
+      await target.close();
+      client.destroy();
+    },
+  };
+}
+
 export const sessionScenarios: Scenario[] = [
   {
     name: 'session-raw',
     description: 'read-only session route, express-session + connect-redis defaults',
     start: (ctx) =>
-      withSession('session-raw', ctx.redisUrl, async () => {
-        const client = createClient({ url: ctx.redisUrl });
-        await client.connect();
-        const target = await listen(
-          RawModule,
-          { path: '/read' },
-          {
-            configure: (app: INestApplication) => {
-              app.use(
-                session({
-                  store: new RedisStore({ client, prefix: 'bench:raw:' }),
-                  secret: SECRET,
-                  resave: false,
-                  saveUninitialized: false,
-                }),
-              );
+      withSession('session-raw', ctx.redisUrl, () =>
+        onOwnClient(ctx.redisUrl, (client) =>
+          listen(
+            RawModule,
+            { path: '/read' },
+            {
+              configure: (app: INestApplication) => {
+                app.use(
+                  session({
+                    store: new RedisStore({ client, prefix: 'bench:raw:' }),
+                    secret: SECRET,
+                    resave: false,
+                    saveUninitialized: false,
+                  }),
+                );
+              },
             },
-          },
-        );
-        return {
-          ...target,
-          close: async () => {
-            await target.close();
-            client.destroy();
-          },
-        };
-      }),
+          ),
+        ),
+      ),
   },
   {
     name: 'session',
@@ -175,32 +185,25 @@ export const sessionRawFastify: Scenario = {
   name: 'session-raw-fastify',
   description: 'read-only session route, @fastify/session + connect-redis, on Fastify',
   start: (ctx: BenchContext) =>
-    withSession('session-raw-fastify', ctx.redisUrl, async () => {
-      const client = createClient({ url: ctx.redisUrl });
-      await client.connect();
-      const target = await listen(
-        RawModule,
-        { path: '/read' },
-        {
-          platform: 'fastify',
-          configure: async (app) => {
-            const fastify = app as NestFastifyApplication;
-            await fastify.register(fastifyCookie);
-            await fastify.register(fastifySession, {
-              store: new RedisStore({ client, prefix: 'bench:rawf:' }) as never,
-              secret: SECRET,
-              saveUninitialized: false,
-              cookie: { secure: false },
-            });
+    withSession('session-raw-fastify', ctx.redisUrl, () =>
+      onOwnClient(ctx.redisUrl, (client) =>
+        listen(
+          RawModule,
+          { path: '/read' },
+          {
+            platform: 'fastify',
+            configure: async (app) => {
+              const fastify = app as NestFastifyApplication;
+              await fastify.register(fastifyCookie);
+              await fastify.register(fastifySession, {
+                store: new RedisStore({ client, prefix: 'bench:rawf:' }) as never,
+                secret: SECRET,
+                saveUninitialized: false,
+                cookie: { secure: false },
+              });
+            },
           },
-        },
-      );
-      return {
-        ...target,
-        close: async () => {
-          await target.close();
-          client.destroy();
-        },
-      };
-    }),
+        ),
+      ),
+    ),
 };
