@@ -24,6 +24,8 @@ describe('SessionModule when Redis goes away', () => {
         .set('Cookie', cookie)
         .timeout(STORE_TIMEOUT_MS * 4);
       expect(down.status).toBe(503);
+      expect(down.headers['retry-after']).toBe('1');
+      expect(down.headers['set-cookie']).toBeUndefined(); // the cookie is kept: nothing lost
       expect(down.body).toEqual({
         statusCode: 503,
         error: 'Service Unavailable',
@@ -35,7 +37,12 @@ describe('SessionModule when Redis goes away', () => {
         .timeout(STORE_TIMEOUT_MS * 4);
       expect(loginDown.status).toBe(503);
       // A route that does not use the session still answers, cookie or not.
-      await request(http).get('/health').set(HTTPS).set('Cookie', cookie).expect(200);
+      const health = await request(http)
+        .get('/health')
+        .set(HTTPS)
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(health.headers['set-cookie']).toBeUndefined();
       await request(http).get('/health').expect(200);
 
       await server.restart();
@@ -70,7 +77,12 @@ describe('SessionModule when Redis goes away', () => {
         .set('Cookie', cookie)
         .timeout(STORE_TIMEOUT_MS * 3);
       expect(res.status).toBe(503);
-      await request(http).get('/health').set(HTTPS).set('Cookie', cookie).expect(200);
+      const health = await request(http)
+        .get('/health')
+        .set(HTTPS)
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(health.headers['set-cookie']).toBeUndefined();
     } finally {
       admin.close();
       await app.close();
