@@ -1,4 +1,5 @@
 import type { ExecutionContext, HttpException, Logger } from '@nestjs/common';
+import { traceThrottleVerdict } from '../telemetry/kit-decisions';
 import type { Response } from 'express';
 import type { GuardCheck, GuardResult } from './guard-check';
 import { throttlerMessage, writeThrottlerHeaders } from './nest-throttler-checks';
@@ -28,6 +29,7 @@ export function reportVerdict(
   checks: GuardCheck[],
   outcome: Evaluation,
 ): void {
+  traceThrottleVerdict(checks, outcome.results, outcome.allowed);
   const headers: HeaderPolicy[] = [];
   checks.forEach((check, i) => {
     const result = outcome.results[i];
