@@ -174,6 +174,7 @@ describe('OpenTelemetry: the sample exports over OTLP/HTTP to a local receiver',
         name: call.name,
         kind: call.kind,
         operation: call.attributes['gen_ai.operation.name'],
+        provider: call.attributes['gen_ai.provider.name'],
         model: call.attributes['gen_ai.request.model'],
         outcome: call.attributes['llm_kit.cache.outcome'],
       })),
@@ -182,6 +183,7 @@ describe('OpenTelemetry: the sample exports over OTLP/HTTP to a local receiver',
         name: 'chat gpt-4o-mini',
         kind: CLIENT,
         operation: 'chat',
+        provider: 'openai',
         model: 'gpt-4o-mini',
         outcome,
       })),
@@ -190,6 +192,13 @@ describe('OpenTelemetry: the sample exports over OTLP/HTTP to a local receiver',
     expect(miss!.attributes['gen_ai.usage.input_tokens']).toEqual(expect.any(Number));
     expect(miss!.attributes['gen_ai.usage.output_tokens']).toEqual(expect.any(Number));
     expect(hit!.attributes['llm_kit.cache.age_ms']).toEqual(expect.any(Number));
+    // The miss went upstream (an `llm_kit.upstream` child); the hit did not.
+    const upstream = (call: ReceivedSpan) =>
+      receiver
+        .spans()
+        .filter((span) => span.parentSpanId === call.spanId)
+        .map((span) => [span.name, span.kind]);
+    expect([upstream(miss!), upstream(hit!)]).toEqual([[['llm_kit.upstream', CLIENT]], []]);
     // No prompt text unless the app opts in (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT).
     const text = JSON.stringify(receiver.requests.map((request) => request.body));
     expect(text).not.toContain('Trace this question');
