@@ -182,7 +182,7 @@ export async function llmCallRows(ctx: { redisUrl: string }): Promise<CallBenchR
       ),
     );
     rows.push({
-      name: 'openai wrapped hit, OTel provider (Redis)',
+      name: 'openai wrapped hit + OTel SDK (Redis)',
       description: 'the same hit with tracer and meter providers registered (in-memory exporters)',
       p50Ms: tracedHit.p50,
       p99Ms: tracedHit.p99,
