@@ -224,7 +224,7 @@ describe('OpenTelemetry: the sample exports over OTLP/HTTP to a local receiver',
 });
 
 describe('OpenTelemetry: the sample without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
-  it('loads no OpenTelemetry package at all', async () => {
+  it('sample/telemetry.ts requires no OpenTelemetry package: the SDK, exporters and instrumentation stay unloaded', async () => {
     await promisify(execFile)(process.execPath, ['tools/build-sample.mjs'], {
       cwd: ROOT,
       timeout: BOOT_DEADLINE_MS,
