@@ -12,21 +12,13 @@ import {
   runAs,
 } from '../src';
 import { completion } from './support/caching-test-app';
-import { OtelHarness } from './support/otel-harness';
+import { OtelHarness, until } from './support/otel-harness';
 import { startTelemetryApp } from './support/telemetry-app';
 import { FakeProviders } from './llm-calls.fake-providers';
 
 const CLIENT = 2;
 const SERVER = 1;
 const ERROR = 2;
-
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('OpenTelemetry: call-level LLM calls (wrapped SDK, AI SDK, LlmCallService under runAs)', () => {
   const otel = new OtelHarness();
