@@ -22,12 +22,18 @@ function redisModule(options: SampleOptions): DynamicModule[] {
   return options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : [];
 }
 
+/**
+ * TRUST_PROXY: the hops the rate limits trust, the session's proxy trust (a Secure cookie is
+ * sent when the proxy says the client used https), and on Fastify the instance's `trustProxy`.
+ */
+export function sampleTrustProxy(options: SampleOptions): number {
+  return options.trustProxy ?? sampleThrottlingOptions().trustProxy ?? 0;
+}
+
 @Module({})
 export class AppModule {
   static register(options: SampleOptions): DynamicModule {
-    // TRUST_PROXY: the hops the rate limits trust, and the session's proxy trust (a Secure
-    // cookie is sent when the proxy says the client used https).
-    const trustProxy = options.trustProxy ?? sampleThrottlingOptions().trustProxy ?? 0;
+    const trustProxy = sampleTrustProxy(options);
     return {
       module: AppModule,
       imports: [

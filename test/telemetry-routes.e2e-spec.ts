@@ -3,20 +3,11 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
 import { LlmCacheService } from '../src';
 import { FakeOpenAi } from './support/fake-openai';
-import { OtelHarness } from './support/otel-harness';
+import { OtelHarness, until } from './support/otel-harness';
 import { startTelemetryApp, Upstream } from './support/telemetry-app';
 
 const CLIENT = 2;
 const INTERNAL = 0;
-
-/** Resolves when `check()` holds, polled each macrotask; fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exporters)', () => {
   const otel = new OtelHarness();

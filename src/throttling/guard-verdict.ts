@@ -1,5 +1,4 @@
 import type { ExecutionContext, HttpException, Logger } from '@nestjs/common';
-import { traceThrottleVerdict } from '../telemetry/kit-decisions';
 import type { Response } from 'express';
 import type { GuardCheck, GuardResult } from './guard-check';
 import { throttlerMessage, writeThrottlerHeaders } from './nest-throttler-checks';
@@ -10,6 +9,7 @@ import type { ResolvedThrottlingOptions } from './throttling-options';
 import type { LimitReachedDetail } from './throttling-options.interface';
 import type { ThrottlingStats } from './throttling-stats.service';
 import { wsRefusal } from './ws-request';
+import { traceThrottleVerdict } from '../telemetry/kit-decisions';
 
 /** A refusal in the context's terms: `WsException` on a gateway, GraphQL-ready on a resolver. */
 export function refusalIn(context: ExecutionContext, error: HttpException): Error {

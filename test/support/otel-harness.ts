@@ -42,9 +42,14 @@ export class OtelHarness {
   private readonly http = new HttpInstrumentation({ disableOutgoingRequestInstrumentation: true });
 
   start(): this {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    trace.setGlobalTracerProvider(this.tracerProvider);
-    metrics.setGlobalMeterProvider(this.meterProvider);
+    // Each returns false when something registered one before (the kit never does).
+    const registered = [
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()),
+      trace.setGlobalTracerProvider(this.tracerProvider),
+      metrics.setGlobalMeterProvider(this.meterProvider),
+    ];
+    if (registered.includes(false))
+      throw new Error('an OpenTelemetry global was already registered');
     this.http.setTracerProvider(this.tracerProvider);
     this.http.enable();
     // Jest hands modules a Module class of its own, so the instrumentation's require hook never
@@ -102,5 +107,14 @@ export class OtelHarness {
       .flatMap((scope) => scope.metrics)
       .filter((metric) => metric.descriptor.name === name);
     return data.flatMap((metric) => metric.dataPoints as DataPoint<number | Histogram>[]);
+  }
+}
+
+/** Resolves when `check()` holds, polled each macrotask; fails after `ms`. */
+export async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -14,6 +14,7 @@ import {
   wrapOpenAI,
 } from '../../src';
 import { completion } from './caching-test-app';
+import { startTestApp } from './platform';
 import { testRedisOptions, uniquePrefix } from './test-redis';
 
 export const WRAPPED = Symbol('wrapped openai');
@@ -92,7 +93,7 @@ class TelemetryController {
 }
 
 /**
- * The telemetry specs' app (Express): CachingModule, ThrottlingModule and
+ * The telemetry specs' app on the run's platform (`TEST_PLATFORM`): CachingModule, ThrottlingModule and
  * LlmCallsModule on the spec's Redis, a wrapped openai client against `upstreamUrl` (a fake
  * OpenAI server), and the routes above.
  */
@@ -124,7 +125,5 @@ export async function startTelemetryApp(upstreamUrl: string): Promise<INestAppli
   })
   class TelemetryAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [TelemetryAppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
+  return startTestApp(moduleRef);
 }
