@@ -8,7 +8,8 @@ import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver';
 // with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP/HTTP receiver. The Node SDK it
 // registers (sample/telemetry.ts) exports the HTTP server span, the kit's LLM-call spans and
 // its metrics as OTLP JSON; the spec decodes what arrives. A child process keeps the SDK's
-// globals (providers, the patched `http`) out of the other spec files.
+// globals (providers, the patched `http`) out of the other spec files. No Nest app runs in the
+// spec's own process, so it is in no-http-specs.json: the child runs the sample on Express.
 
 const ROOT = join(__dirname, '..');
 /** Bound on the build and the boot of the sample (seconds alone; the machine is shared). */
