@@ -26,8 +26,9 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
   });
   beforeEach(() => otel.reset());
 
+  /** The LLM-call spans (`chat {model}`, or `chat` for a request without a model). */
   const chatSpans = (): ReadableSpan[] =>
-    otel.spans().filter((span) => span.name.startsWith('chat '));
+    otel.spans().filter((span) => span.attributes['gen_ai.operation.name'] === 'chat');
 
   it('traces a route miss then a hit: one CLIENT LLM-call span each, child of the HTTP server span', async () => {
     const body = { model: 'gpt-4o-mini', prompt: 'miss then hit', max_tokens: 50 };
@@ -162,6 +163,33 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
     const servers = new Set(spans.map((span) => otel.parentOf(span)));
     expect(servers.size).toBe(3);
     for (const server of servers) expect(server?.kind).toBe(1);
+  });
+
+  it('traces an @Sse() route: the miss from its recorded events, then the replayed hit', async () => {
+    const get = () =>
+      request(app.getHttpServer())
+        .get('/events?prompt=sse')
+        .set('Accept', 'text/event-stream')
+        .expect(200);
+    expect((await get()).headers['x-cache']).toBe('MISS');
+    expect((await get()).headers['x-cache']).toBe('HIT');
+    const [miss, hit] = chatSpans();
+    expect(chatSpans()).toHaveLength(2);
+    const servers = otel.server('/events');
+    expect(otel.parentOf(miss!)).toBe(servers[0]);
+    expect(otel.parentOf(hit!)).toBe(servers[1]);
+    // The query names no model: the span is named by its operation only.
+    expect(miss!.name).toBe('chat');
+    expect(miss!.attributes).toMatchObject({
+      'llm_kit.cache.outcome': 'miss',
+      'llm_kit.call_site': 'GET /events',
+      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.usage.input_tokens': 5,
+      'gen_ai.usage.output_tokens': 2,
+    });
+    expect(otel.parentOf(otel.named('llm_kit.upstream')[0]!)).toBe(miss);
+    expect(hit!.attributes['llm_kit.cache.outcome']).toBe('hit');
   });
 
   it('puts a route limit decision on the HTTP span, and a 429 as a refusal event there', async () => {

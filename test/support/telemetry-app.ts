@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpCode, Inject, Module, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  type MessageEvent,
+  Module,
+  Post,
+  Query,
+  Sse,
+} from '@nestjs/common';
+import { from, type Observable } from 'rxjs';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import OpenAI from 'openai';
@@ -82,6 +94,27 @@ class TelemetryController {
   budget(@Body() body: { prompt: string; max_tokens?: number }) {
     this.upstream.runs++;
     return completion(`budgeted ${body.prompt}`);
+  }
+
+  /** An `@Sse()` route whose handler streams chat chunks itself (no wrapped client). */
+  @Sse('events')
+  @CacheLLM({ scope: 'global', params: (req) => req.query })
+  events(@Query('prompt') prompt: string): Observable<MessageEvent> {
+    this.upstream.runs++;
+    const chunk = (delta: object, finish: string | null, extra: object = {}) => ({
+      data: {
+        id: 'chatcmpl-sse',
+        object: 'chat.completion.chunk',
+        model: 'gpt-4o-mini-2024-07-18',
+        choices: [{ index: 0, delta, finish_reason: finish }],
+        ...extra,
+      },
+    });
+    return from([
+      chunk({ role: 'assistant', content: 'streamed' }, null),
+      chunk({ content: ` ${prompt}` }, null),
+      chunk({}, 'stop', { usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }),
+    ]);
   }
 
   /** A route without LLM calls: one request per minute. */
