@@ -14,6 +14,7 @@ import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
 import { samplePartitionSecret } from './partition-secret';
 import type { SampleOptions } from './sample-options';
+import { SampleTelemetryModule } from './telemetry.module';
 import { sampleThrottlingOptions } from './throttling.config';
 
 function redisModule(options: SampleOptions): DynamicModule[] {
@@ -21,12 +22,18 @@ function redisModule(options: SampleOptions): DynamicModule[] {
   return options.redisUrl ? [RedisModule.forRoot({ url: options.redisUrl })] : [];
 }
 
+/**
+ * TRUST_PROXY: the hops the rate limits trust, the session's proxy trust (a Secure cookie is
+ * sent when the proxy says the client used https), and on Fastify the instance's `trustProxy`.
+ */
+export function sampleTrustProxy(options: SampleOptions): number {
+  return options.trustProxy ?? sampleThrottlingOptions().trustProxy ?? 0;
+}
+
 @Module({})
 export class AppModule {
   static register(options: SampleOptions): DynamicModule {
-    // TRUST_PROXY: the hops the rate limits trust, and the session's proxy trust (a Secure
-    // cookie is sent when the proxy says the client used https).
-    const trustProxy = options.trustProxy ?? sampleThrottlingOptions().trustProxy ?? 0;
+    const trustProxy = sampleTrustProxy(options);
     return {
       module: AppModule,
       imports: [
@@ -54,6 +61,8 @@ export class AppModule {
         // GET /stats, /stats/cache, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them
         // and enables reset.
         StatsModule.forRoot({ token: options.statsToken }),
+        // Flushes the OpenTelemetry SDK that main.ts started, if any (sample/telemetry.ts).
+        SampleTelemetryModule,
       ],
       controllers: [AuthController, GithubController],
     };

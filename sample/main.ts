@@ -1,10 +1,13 @@
+// First: the OpenTelemetry SDK (when OTEL_EXPORTER_OTLP_ENDPOINT is set) starts before Nest loads.
+import './telemetry';
 import { Logger } from '@nestjs/common';
 import { createSampleApp } from './app.factory';
-import { sampleOptionsFromEnv } from './sample-options';
+import { sampleOptionsFromEnv, samplePlatformFromEnv } from './sample-options';
 
 async function main(): Promise<void> {
   const options = sampleOptionsFromEnv();
-  const app = await createSampleApp(options);
+  const platform = samplePlatformFromEnv();
+  const app = await createSampleApp(options, true, { platform });
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
   const store = options.redisCluster
@@ -13,7 +16,7 @@ async function main(): Promise<void> {
       ? 'Redis'
       : 'embedded in-memory stores';
   new Logger('Sample').log(
-    `nestjs-llm-kit sample listening on http://localhost:${port} (${store})`,
+    `nestjs-llm-kit sample listening on http://localhost:${port} (${platform}, ${store})`,
   );
 }
 

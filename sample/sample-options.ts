@@ -1,5 +1,9 @@
 import type { CachingModuleOptions, SessionModuleOptions, ThrottlingModuleOptions } from '../src';
 
+/** The HTTP platforms the sample runs on (`PLATFORM`). */
+export const SAMPLE_PLATFORMS = ['express', 'fastify'] as const;
+export type SamplePlatform = (typeof SAMPLE_PLATFORMS)[number];
+
 /** How the sample app is put together; read from the environment by `main.ts`. */
 export interface SampleOptions {
   /** Use Redis at this URL; with none, every module runs on its embedded memory store. */
@@ -42,4 +46,20 @@ export function sampleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Samp
     cachePartitionSecret: env.CACHE_PARTITION_SECRET || undefined,
     trustProxy: env.TRUST_PROXY ? Number(env.TRUST_PROXY) : undefined,
   };
+}
+
+/**
+ * The platform `PLATFORM` names (`express`, the default, or `fastify`); any other value stops
+ * the sample before it starts.
+ */
+export function samplePlatformFromEnv(env: NodeJS.ProcessEnv = process.env): SamplePlatform {
+  const value = env.PLATFORM;
+  if (!value) return 'express';
+  const platform = SAMPLE_PLATFORMS.find((known) => known === value.trim().toLowerCase());
+  if (!platform)
+    throw new Error(
+      `PLATFORM=${JSON.stringify(value)} is not a platform the sample runs on: ` +
+        `set PLATFORM=express (the default) or PLATFORM=fastify`,
+    );
+  return platform;
 }

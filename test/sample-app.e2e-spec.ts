@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import { SimulatedLlmProvider } from '../sample/llm/simulated-llm.provider';
+import { samplePlatformFromEnv } from '../sample/sample-options';
+import { testPlatform } from './support/platform';
 import { startSampleApp } from './support/sample-app';
 import { sampleRedis } from './support/test-redis';
 
@@ -91,5 +93,20 @@ describe('sample app', () => {
       .send({ model: 'gpt-4o', prompt: 'x'.repeat(3 * 1024 * 1024) });
     expect(res.status).toBe(413);
     await app.close();
+  });
+
+  it("runs on the run's platform (TEST_PLATFORM): the adapter the sample was built on", async () => {
+    const app = await startSampleApp();
+    expect(app.getHttpAdapter().getType()).toBe(testPlatform());
+    await app.close();
+  });
+
+  it('reads PLATFORM: express by default, fastify, and stops on any other value saying what to set', () => {
+    expect(samplePlatformFromEnv({})).toBe('express');
+    expect(samplePlatformFromEnv({ PLATFORM: 'fastify' })).toBe('fastify');
+    expect(samplePlatformFromEnv({ PLATFORM: 'Express' })).toBe('express');
+    expect(() => samplePlatformFromEnv({ PLATFORM: 'koa' })).toThrow(
+      'PLATFORM="koa" is not a platform the sample runs on: set PLATFORM=express (the default) or PLATFORM=fastify',
+    );
   });
 });

@@ -1,7 +1,8 @@
 // `npm test`: the Jest projects in parallel lanes, one Jest process each. The suite waits on
-// Redis, servers and timers far more than it computes, so on two cores three lanes finish in
+// Redis, servers and timers far more than it computes, so on two cores four lanes finish in
 // about the time of the slowest one instead of the sum:
-//   unit + e2e-standalone | e2e-cluster, shard 1/2 | e2e-cluster, shard 2/2
+//   unit + e2e-standalone | e2e-standalone-fastify + e2e-cluster-fastify |
+//   e2e-cluster, shard 1/2 | e2e-cluster, shard 2/2
 // Each lane's harness starts its own Redis (a server, or a cluster per shard) on free ports, so
 // the lanes share nothing but the CPU. Arguments go to every lane (test path patterns,
 // --forceExit, -t ...); `--json --outputFile=F` writes one merged result file. Each lane's
@@ -45,6 +46,12 @@ const dir = '.tmp/test-lanes';
 mkdirSync(dir, { recursive: true });
 const lanes = [
   ['unit + e2e-standalone', '--selectProjects', 'unit', 'e2e-standalone'],
+  [
+    'e2e-standalone-fastify + e2e-cluster-fastify',
+    '--selectProjects',
+    'e2e-standalone-fastify',
+    'e2e-cluster-fastify',
+  ],
   ['e2e-cluster 1/2', '--selectProjects', 'e2e-cluster', '--shard=1/2'],
   ['e2e-cluster 2/2', '--selectProjects', 'e2e-cluster', '--shard=2/2'],
 ];

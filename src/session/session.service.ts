@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
 import { resolveUserId } from '../common/request-identity';
+import { traceSessionState } from '../telemetry/kit-decisions';
 import { CLEAR_SITE_DATA, SESSION_RUNTIME } from './session.constants';
 import { handleOf, refOf, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
@@ -80,6 +81,7 @@ export class SessionService {
     }
     Object.assign(req.session, data);
     await call((done) => req.session.save(done));
+    traceSessionState('created');
     return req.sessionID;
   }
 

@@ -29,7 +29,15 @@ const here = import.meta.dirname;
 const work = process.env.COMPAT_DIR ?? join(tmpdir(), 'nestjs-llm-kit-compat');
 const majors = process.env.COMPAT_NEST?.split(',') ?? ['11', '12'];
 const reuseApps = Boolean(process.env.COMPAT_REUSE_APPS);
-const OPTIONAL_PEERS = ['prom-client', '@nestjs/swagger', 'openai', '@anthropic-ai/sdk', 'ai'];
+// @opentelemetry/api among them: without it the kit loads no OpenTelemetry code (issue 24).
+const OPTIONAL_PEERS = [
+  'prom-client',
+  '@nestjs/swagger',
+  'openai',
+  '@anthropic-ai/sdk',
+  'ai',
+  '@opentelemetry/api',
+];
 const repoPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** Each major's toolchain, as its Nest starter pins it. */

@@ -1,14 +1,40 @@
+import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createSampleApp } from '../../sample/app.factory';
 import type { SampleOptions } from '../../sample/sample-options';
 import type { ThrottlingModuleOptions } from '../../src';
+import { readyForRequests, testPlatform } from './platform';
 import { uniquePrefix } from './test-redis';
 
-/** The sample app, initialized (not listening): hand `app.getHttpServer()` to supertest. */
-export async function startSampleApp(options: SampleOptions = {}): Promise<NestExpressApplication> {
-  const app = await createSampleApp(options, false);
+/** How the spec's client reaches the app. */
+export interface SampleServing {
+  /**
+   * The trusted proxies' addresses (`'loopback'` for supertest's X-Forwarded-For): Express's
+   * `trust proxy` setting, Fastify's `trustProxy` option.
+   */
+  trustProxy?: string;
+}
+
+/**
+ * The sample app on the run's platform (test/support/platform.ts), initialized (not
+ * listening): hand `app.getHttpServer()` to supertest. The type is the caller's assertion, as
+ * with `startTestApp` (Express's by default; on Fastify `set()` and the other Express-only
+ * methods are absent).
+ */
+export async function startSampleApp<T extends INestApplication = NestExpressApplication>(
+  options: SampleOptions = {},
+  serving: SampleServing = {},
+): Promise<T> {
+  const platform = testPlatform();
+  const app: INestApplication = await createSampleApp(options, false, {
+    platform,
+    ...(serving.trustProxy !== undefined && { fastify: { trustProxy: serving.trustProxy } }),
+  });
+  if (platform === 'express' && serving.trustProxy !== undefined)
+    (app as NestExpressApplication).set('trust proxy', serving.trustProxy);
   await app.init();
-  return app;
+  await readyForRequests(app);
+  return app as T;
 }
 
 /**
