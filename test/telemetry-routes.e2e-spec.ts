@@ -192,6 +192,25 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
     expect(hit!.attributes['llm_kit.cache.outcome']).toBe('hit');
   });
 
+  it('records a failed route call as the conventions say (exception, ERROR, error.type)', async () => {
+    await request(app.getHttpServer())
+      .post('/failing')
+      .send({ model: 'gpt-4o-mini', prompt: 'fail' })
+      .expect(502);
+    const [span] = chatSpans();
+    expect(chatSpans()).toHaveLength(1);
+    expect(span!.status.code).toBe(2);
+    expect(span!.attributes).toMatchObject({
+      'error.type': '502',
+      'llm_kit.cache.outcome': 'miss',
+    });
+    expect(span!.events.map((event) => event.name)).toContain('exception');
+    const [upstream] = otel.named('llm_kit.upstream');
+    expect(otel.parentOf(upstream!)).toBe(span);
+    const durations = await otel.points('gen_ai.client.operation.duration');
+    expect(durations.some((p) => p.attributes['error.type'] === '502')).toBe(true);
+  });
+
   it('puts a route limit decision on the HTTP span, and a 429 as a refusal event there', async () => {
     await request(app.getHttpServer()).get('/limited').expect(200);
     await request(app.getHttpServer()).get('/limited').expect(429);

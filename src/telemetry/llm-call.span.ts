@@ -12,7 +12,7 @@ import {
   responseFacts,
   spanName,
 } from './genai-attributes';
-import { kitInstruments, kitTracer, otelApi } from './otel-api';
+import { kitInstruments, kitTracer, otelInUse } from './otel-api';
 
 /** A cache outcome as the spans and metrics name it. */
 export type TraceOutcome = 'hit' | 'miss' | 'coalesced' | 'bypass' | 'stale';
@@ -210,7 +210,7 @@ export class LlmCall {
  * `@CacheLLM` route's handler it also tells the route it made a call of its own.
  */
 export function startLlmCall(params: unknown, info: CallInfo): LlmCall | undefined {
-  const api = otelApi();
+  const api = otelInUse();
   if (!api) return undefined;
   const route = api.context.active().getValue(ROUTE_KEY) as RouteRun | undefined;
   if (route) route.calls += 1;

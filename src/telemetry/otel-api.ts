@@ -26,6 +26,23 @@ export function otelApi(): typeof Api | null {
   return loaded;
 }
 
+/** The API's no-op tracer provider (what its proxy delegates to until one is registered). */
+let noopTracers: Api.TracerProvider | undefined;
+
+/**
+ * `@opentelemetry/api` when the app registered a tracer or a meter provider, else null: with
+ * neither, a call skips the telemetry altogether rather than feed the API's no-op objects.
+ */
+export function otelInUse(): typeof Api | null {
+  const api = otelApi();
+  if (!api) return null;
+  noopTracers ??= new api.ProxyTracerProvider().getDelegate();
+  const tracers = api.trace.getTracerProvider();
+  const tracing =
+    !(tracers instanceof api.ProxyTracerProvider) || tracers.getDelegate() !== noopTracers;
+  return tracing || !kitInstruments(api).noop ? api : null;
+}
+
 /**
  * The kit's tracer, from the app's registered provider (the global API's proxy until one is
  * registered). Fetched each time: an app (or a test) may register, disable and register again.
@@ -50,6 +67,8 @@ export interface KitInstruments {
   cacheOutcomes: Api.Counter;
   savedUsd: Api.Counter;
   throttleDecisions: Api.Counter;
+  /** True on the API's no-op meter provider (no app provider registered). */
+  noop: boolean;
 }
 
 /** Created once per meter provider (an app registers one; tests swap theirs). */
@@ -62,6 +81,7 @@ export function kitInstruments(api: typeof Api): KitInstruments {
   if (instruments === undefined) {
     const meter = provider.getMeter(SCOPE_NAME, SCOPE_VERSION);
     instruments = {
+      noop: meter === api.createNoopMeter(),
       tokenUsage: meter.createHistogram('gen_ai.client.token.usage', {
         unit: '{token}',
         description: 'Number of input and output tokens used.',

@@ -7,7 +7,7 @@ import {
   type RouteRun,
   type TraceOutcome,
 } from './llm-call.span';
-import { otelApi } from './otel-api';
+import { otelInUse } from './otel-api';
 
 /** A `@CacheLLM` request's `X-Cache` status. */
 export type RouteCacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED' | 'STALE';
@@ -135,6 +135,6 @@ export function startRouteTrace(
   name: string,
   usage?: (response: unknown) => LlmUsage | undefined,
 ): RouteTrace {
-  const api = otelApi();
+  const api = otelInUse();
   return api ? new RouteCall(api, body, name, usage) : NOOP;
 }

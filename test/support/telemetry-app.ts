@@ -1,4 +1,5 @@
 import {
+  BadGatewayException,
   Body,
   Controller,
   Get,
@@ -115,6 +116,14 @@ class TelemetryController {
       chunk({ content: ` ${prompt}` }, null),
       chunk({}, 'stop', { usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }),
     ]);
+  }
+
+  /** A `@CacheLLM` route whose upstream fails. */
+  @Post('failing')
+  @CacheLLM({ scope: 'global' })
+  failing() {
+    this.upstream.runs++;
+    throw new BadGatewayException('upstream answered 500');
   }
 
   /** A route without LLM calls: one request per minute. */
