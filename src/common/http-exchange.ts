@@ -179,3 +179,15 @@ export function onResponseClose(res: ServerResponse, run: () => void): void {
   }
   runs.push(run);
 }
+
+/**
+ * The id of the request's session under either platform's session plugin: `req.sessionID`
+ * (express-session), `request.session.sessionId` (@fastify/session); undefined without one.
+ */
+export function requestSessionId(req: Request): string | undefined {
+  const expressId: unknown = (req as Partial<Request>).sessionID;
+  if (typeof expressId === 'string') return expressId;
+  const session = (req as { session?: { sessionId?: unknown } | null }).session;
+  const fastifyId = session?.sessionId;
+  return typeof fastifyId === 'string' ? fastifyId : undefined;
+}
