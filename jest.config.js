@@ -12,8 +12,10 @@ const FASTIFY_PACKAGES = ['@nestjs/platform-fastify', '@fastify/session', '@fast
  * the top of node_modules or nested in another package's (@fastify/middie/node_modules/...).
  */
 const transformedFrom = (roots) => [
-  `/node_modules/(?!((@[^/]+/)?[^/]+/node_modules/)*(@nestjs/|${esmOnlyPackages(roots).join('|')}))`,
+  `/node_modules/(?!((@[^/]+/)?[^/]+/node_modules/)*(@nestjs/|${[...IMPORT_CALLERS, ...esmOnlyPackages(roots)].join('|')}))`,
 ];
+/** CommonJS packages that load an ES module with import(), which Jest's runtime cannot run. */
+const IMPORT_CALLERS = ['@fastify/cookie/'];
 
 const common = {
   rootDir: '.',

@@ -1,19 +1,27 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
-import type { BenchTarget } from './scenario';
+import type { BenchPlatform, BenchTarget } from './scenario';
 
 /**
- * Starts a Nest app module on a free port and returns a target for it; with `barePath`, the
- * target's `bare` is the same request to that route of the same app.
+ * Starts a Nest app module on a free port, on `options.platform` (Express unless `'fastify'`,
+ * with the adapter's defaults), and returns a target for it; with `barePath`, the target's
+ * `bare` is the same request to that route of the same app.
  */
 export async function listen(
   module: unknown,
   request: Omit<BenchTarget, 'url' | 'close' | 'bare'> & { path: string; barePath?: string },
-  configure?: (app: INestApplication) => void,
+  options: {
+    platform?: BenchPlatform;
+    configure?: (app: INestApplication) => void | Promise<void>;
+  } = {},
 ): Promise<BenchTarget> {
-  const app = await NestFactory.create(module as never, { logger: false });
-  configure?.(app);
+  const app =
+    options.platform === 'fastify'
+      ? await NestFactory.create(module as never, new FastifyAdapter(), { logger: false })
+      : await NestFactory.create(module as never, { logger: false });
+  await options.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const { path, barePath, ...rest } = request;

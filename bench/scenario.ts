@@ -17,9 +17,14 @@ export interface BenchTarget extends BenchRequest {
   close(): Promise<void>;
 }
 
-/** What every scenario can use: the bench's Redis. */
+/** The HTTP platforms a row runs on. */
+export type BenchPlatform = 'express' | 'fastify';
+
+/** What every scenario can use: the bench's Redis, and the platform of its app. */
 export interface BenchContext {
   redisUrl: string;
+  /** Express unless `'fastify'` (the `-fastify` rows, bench/scenarios/fastify.scenarios.ts). */
+  platform?: BenchPlatform;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,7 +43,7 @@ describe.each([
   ['Redis', () => sampleRedis()],
 ])('@CacheApi and ApiCacheClient (%s)', (_, storeOptions) => {
   let github: FakeGithub;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   const previous = process.env.GITHUB_API_URL;
 
   beforeEach(async () => {
@@ -108,7 +108,7 @@ describe.each([
   ['memory', undefined],
   ['Redis', 'redis'],
 ])('ApiCacheClient and @CacheApi when the upstream fails (%s)', (_, redis) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let github: FakeGithub;
   let base: string;
   beforeEach(async () => {

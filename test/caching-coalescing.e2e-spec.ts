@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
@@ -7,7 +7,7 @@ import { sampleRedis, uniquePrefix } from './support/test-redis';
 async function listening(
   keyPrefix: string,
   coalesce?: { pollIntervalMs: number; waitTimeoutMs: number },
-): Promise<{ app: NestExpressApplication; url: string }> {
+): Promise<{ app: INestApplication; url: string }> {
   const app = await startSampleApp({
     ...sampleRedis(),
     caching: { keyPrefix, coalesce },

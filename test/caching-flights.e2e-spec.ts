@@ -19,6 +19,7 @@ import {
 import { FakeProviders } from './llm-calls.fake-providers';
 import { openAiClient } from './llm-calls.test-app';
 import { Calls, Hooks, startCachingTestApp } from './support/caching-test-app';
+import { startTestApp } from './support/platform';
 import { ownRedis, type OwnRedis, testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // Single-flight at the seams of issue 20: whose failure reaches whom, a call longer than the
@@ -46,9 +47,7 @@ async function callsApp(
       LlmCallsModule,
     ],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
+  return startTestApp(moduleRef);
 }
 
 const stores: [string, () => RedisModuleOptions | undefined][] = [

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { LlmCacheService, REDIS_CLIENT, type RedisConnection } from '../src';
 import { Calls, Hooks, startCachingTestApp } from './support/caching-test-app';
@@ -21,7 +21,7 @@ async function getCalls(server: OwnRedis): Promise<number> {
 
 describe('CachingModule with its own Redis', () => {
   let server: OwnRedis;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   const prefix = uniquePrefix('cache-resilience');
 
   beforeAll(async () => (server = await ownRedis()));

@@ -3,7 +3,7 @@ import {
   BadRequestException,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { LlmCacheService } from '../src';
@@ -14,7 +14,7 @@ describe.each([
   ['memory', undefined],
   ['Redis', 'redis'],
 ])('@CacheLLM keys, stale answers and counted misses (%s)', (_, redis) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   beforeEach(async () => {
     app = await startCachingTestApp(
       { keyPrefix: uniquePrefix('cache-route-key') },

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FakeOpenAi, fakeAnswer } from './support/fake-openai';
 import { relaxedThrottling, startSampleApp } from './support/sample-app';
@@ -13,7 +13,7 @@ const contentOf = (sse: string): string =>
 
 describe('The sample OpenAI-compatible provider (the openai SDK against a local server)', () => {
   let fake: FakeOpenAi;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   const baseUrl = process.env.LLM_BASE_URL;
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { Calls, startCachingTestApp } from './support/caching-test-app';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
@@ -7,7 +7,7 @@ describe.each([
   ['memory', undefined],
   ['Redis', 'redis'],
 ])('CachingModule scopes and what is never cached (%s)', (_, redis) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   beforeEach(async () => {
     app = await startCachingTestApp(
       { keyPrefix: uniquePrefix('cache-scope') },

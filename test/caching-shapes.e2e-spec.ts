@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import http from 'node:http';
 import OpenAI from 'openai';
 import { Stream } from 'openai/streaming';
@@ -55,7 +55,7 @@ describe.each([
   ['Redis', () => testRedisOptions()],
 ])('@CacheLLM on every handler shape, openai SDK on both sides (%s)', (_, redis) => {
   let fake: FakeOpenAi;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let url: string;
   let logs: LogCapture;
   let prompt: string;
@@ -99,6 +99,10 @@ describe.each([
     status: res.status,
     cache: res.headers.get('x-cache'),
     type: res.headers.get('content-type'),
+    etag: res.headers.get('etag'),
+    age: res.headers.get('age'),
+    saved: res.headers.get('x-cache-cost-saved'),
+    cacheControl: res.headers.get('cache-control'),
     text: await res.text(),
   });
   const client = (shape: string) =>
@@ -117,6 +121,16 @@ describe.each([
         expect(hit.type).toBe(miss.type);
         expect(miss.type).toMatch(stream ? /^text\/event-stream/ : /^application\/json/);
         expect(hit.text).toBe(miss.text);
+        // The headers of a hit: its age and what it saved; a JSON answer's ETag as on the MISS.
+        expect(hit.age).toMatch(/^\d+$/);
+        expect(hit.saved).toMatch(/^\d+\.\d{6}$/);
+        expect(Number(hit.saved)).toBeGreaterThan(0);
+        if (stream) expect([miss.cacheControl, hit.cacheControl]).toEqual(['no-cache', 'no-cache']);
+        else
+          expect([miss.etag, hit.etag]).toEqual([
+            expect.stringMatching(/^"[0-9a-f]{32}"$/),
+            miss.etag,
+          ]);
         const sdk = client(shape);
         const messages = [{ role: 'user' as const, content: prompt }];
         const text = stream
@@ -171,6 +185,8 @@ describe.each([
       const hit = await sse('text/event-stream');
       expect([miss.headers.get('x-cache'), hit.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
       expect(hit.headers.get('content-type')).toBe(miss.headers.get('content-type'));
+      expect(Number(hit.headers.get('x-cache-cost-saved'))).toBeGreaterThan(0);
+      expect(hit.headers.get('age')).toMatch(/^\d+$/);
       const hitText = await hit.text();
       expect(hitText).toBe(missText);
       const replay = await sse('text/event-stream');

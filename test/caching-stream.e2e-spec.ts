@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LlmProvider } from '../sample/llm/llm-provider';
@@ -15,7 +15,7 @@ describe.each([
   ['memory', () => ({})],
   ['Redis', () => sampleRedis()],
 ])('CachingModule streaming (%s)', (_, storeOptions) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let url: string;
   const latency = process.env.LLM_LATENCY_MS;
 

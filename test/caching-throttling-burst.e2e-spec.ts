@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import {
@@ -36,7 +36,7 @@ class BurstRoutes {
 async function start(
   redis: boolean,
   extra: Partial<ThrottlingModuleOptions> = {},
-): Promise<NestExpressApplication> {
+): Promise<INestApplication> {
   @Module({
     imports: [
       ...(redis ? [RedisModule.forRoot(testRedisOptions())] : []),
@@ -63,7 +63,7 @@ describe.each([
   ['Redis', true, {}],
   ['Redis, async onLimitReached', true, { onLimitReached: () => delay(50) }],
 ])('a burst from a client whose limit is spent (%s)', (_, redis, extra) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   beforeEach(async () => (app = await start(redis, extra)));
   afterEach(() => app.close());
 

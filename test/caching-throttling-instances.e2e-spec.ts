@@ -6,13 +6,14 @@ import {
   Post,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { CacheLLM, CachingModule, LLMThrottle, RedisModule, ThrottlingModule } from '../src';
-import { completion } from './support/caching-test-app';
+import { completion, onEveryRequest } from './support/caching-test-app';
+import { startTestApp } from './support/platform';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // Two instances on one Redis: a request answered COALESCED by another instance's upstream call
@@ -91,21 +92,15 @@ async function instance(cachePrefix: string, throttlePrefix: string) {
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  app.use((_req: unknown, _res: unknown, next: () => void) => {
-    upstream.arrived++;
-    next();
-  });
-  await app.init();
-  return app;
+  return startTestApp(moduleRef, {}, (app) => onEveryRequest(app, () => upstream.arrived++));
 }
 
 const ask = (server: Server, prompt: string, route = 'one') =>
   request(server).post(`/${route}`).send({ prompt });
 
 describe('COALESCED across instances (Redis lock)', () => {
-  let a: NestExpressApplication;
-  let b: NestExpressApplication;
+  let a: INestApplication;
+  let b: INestApplication;
 
   beforeEach(async () => {
     upstream.reset();

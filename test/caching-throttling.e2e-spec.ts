@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import {
   CacheLLM,
@@ -63,7 +63,7 @@ class LlmRoutes {
 async function start(
   redis: boolean,
   throttlePrefix = uniquePrefix('rl-cache'),
-): Promise<NestExpressApplication> {
+): Promise<INestApplication> {
   @Module({
     imports: [
       ...(redis ? [RedisModule.forRoot(testRedisOptions())] : []),
@@ -87,7 +87,7 @@ describe.each([
   ['memory', false],
   ['Redis', true],
 ])('CachingModule with ThrottlingModule (%s)', (_, redis) => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   beforeEach(async () => (app = await start(redis)));
   afterEach(() => app.close());
 

@@ -1,5 +1,5 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { generateText, streamText, wrapLanguageModel, type LanguageModel } from 'ai';
 import { LlmCacheService, LlmCallService, llmCallsMiddleware, runAs } from '../src';
 import { FakeProviders } from './llm-calls.fake-providers';
@@ -9,7 +9,7 @@ type V3Model = Exclude<LanguageModel, string>;
 
 describe('llmCallsMiddleware (real ai + @ai-sdk/openai against a fake OpenAI server)', () => {
   let fake: FakeProviders;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let model: V3Model;
 
   beforeAll(async () => {

@@ -1,12 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { LlmCacheService, LlmCallService, runAs, wrapAnthropic } from '../src';
 import { FakeProviders } from './llm-calls.fake-providers';
 import { collect, startLlmCallsApp } from './llm-calls.test-app';
 
 describe('wrapAnthropic (real @anthropic-ai/sdk against a fake Anthropic server)', () => {
   let fake: FakeProviders;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let claude: Anthropic;
 
   beforeAll(async () => {

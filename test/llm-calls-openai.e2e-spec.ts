@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import type OpenAI from 'openai';
 import request from 'supertest';
 import {
@@ -17,7 +17,7 @@ const messages = (content: string) => [{ role: 'user' as const, content }];
 
 describe('wrapOpenAI (real openai SDK against a fake OpenAI server)', () => {
   let fake: FakeProviders;
-  let app: NestExpressApplication;
+  let app: INestApplication;
   let openai: OpenAI;
 
   beforeAll(async () => {
@@ -298,7 +298,7 @@ describe('wrapOpenAI (real openai SDK against a fake OpenAI server)', () => {
 
 describe('wrapOpenAI budgets', () => {
   let fake: FakeProviders;
-  let app: NestExpressApplication;
+  let app: INestApplication;
 
   beforeAll(async () => {
     fake = await new FakeProviders().start();

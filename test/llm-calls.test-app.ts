@@ -1,7 +1,13 @@
-import { Body, Controller, Inject, Module, Post, type DynamicModule } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Inject,
+  Module,
+  Post,
+  type DynamicModule,
+  type INestApplication,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
 import OpenAI from 'openai';
 import {
   CachingModule,
@@ -13,6 +19,8 @@ import {
   wrapOpenAI,
   type ThrottlingModuleOptions,
 } from '../src';
+import { authFromHeaders, userFromHeader } from './support/header-user';
+import { startTestApp } from './support/platform';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
 
 export const WRAPPED_OPENAI = Symbol('wrapped openai');
@@ -77,18 +85,11 @@ export async function startLlmCallsApp(
   baseUrl: string,
   throttling: ThrottlingModuleOptions = {},
   caching: CachingModuleOptions = { keyPrefix: uniquePrefix('llm') },
-): Promise<NestExpressApplication> {
+): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [LlmCallsTestModule.register(baseUrl, throttling, caching)],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  app.use((req: Request & { user?: { id: string } }, _res: unknown, next: () => void) => {
-    const user = req.headers['x-user'];
-    if (typeof user === 'string') req.user = { id: user };
-    next();
-  });
-  await app.init();
-  return app;
+  return startTestApp(moduleRef, {}, (app) => authFromHeaders(app, userFromHeader('x-user')));
 }
 
 /** Every chunk of a stream, as plain JSON (what a reader sees, minus class identity). */

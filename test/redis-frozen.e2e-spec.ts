@@ -11,6 +11,7 @@ import {
 import { RedisTimeoutError, withDeadline } from '../src/redis/deadline';
 import { Test } from '@nestjs/testing';
 import { startCachingTestApp } from './support/caching-test-app';
+import { startTestApp } from './support/platform';
 import { startStatsApp } from './support/stats-app';
 import { inspectClient, ownRedis, type OwnRedis, uniquePrefix } from './support/test-redis';
 import { sessionCookie, sessionTestApp } from './session-support/session-test-app';
@@ -44,8 +45,7 @@ describe('A frozen Redis (SIGSTOP): every module answers within its bound', () =
     const moduleRef = await Test.createTestingModule({
       imports: [RedisModule.forRoot(server.target)],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await startTestApp(moduleRef);
     const redis = app.get<RedisConnection>(REDIS_CLIENT);
     await redis.set('{frozen}k', 'v');
     server.pause();
@@ -127,8 +127,7 @@ describe('A frozen Redis (SIGSTOP): every module answers within its bound', () =
     const moduleRef = await Test.createTestingModule({
       imports: [RedisModule.forRoot({ ...server.target, commandTimeoutMs: BOUND_MS })],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await startTestApp(moduleRef);
     const health = app.get(RedisHealthService);
     expect((await health.check()).ok).toBe(true);
     server.pause();

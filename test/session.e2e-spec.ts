@@ -1,25 +1,22 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { digest } from '../src/redis/redis-keys';
-import { startSampleApp } from './support/sample-app';
 import {
   inspectClient,
   type RedisInspector,
   sampleRedis,
   uniquePrefix,
 } from './support/test-redis';
-import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
+import { sessionCookie, sessionSampleApp, TEST_SECRET } from './session-support/session-test-app';
 
 const HTTPS = { 'X-Forwarded-Proto': 'https' };
 
 async function sampleApp(prefix: string, extra: object = {}): Promise<INestApplication> {
-  const app = await startSampleApp({
+  return sessionSampleApp({
     ...sampleRedis(),
     sessionSecret: TEST_SECRET,
     session: { prefix, ...extra },
   });
-  (app as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');
-  return app;
 }
 
 async function login(app: INestApplication, username = 'alice', cookie?: string) {
@@ -139,20 +136,18 @@ describe('SessionModule on the sample app (Redis)', () => {
     const newSecret = 'rotated-secret-9876543210-zyxwvutsrqpon';
     const old = await sampleApp(prefix);
     const { cookie } = await login(old);
-    const rotated = await startSampleApp({
+    const rotated = await sessionSampleApp({
       ...sampleRedis(),
       sessionSecret: TEST_SECRET,
       session: { prefix, secret: [newSecret, TEST_SECRET] },
     });
-    (rotated as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');
     await profile(rotated, cookie).expect(200);
     const fresh = await login(rotated, 'bob');
     await profile(old, fresh.cookie).expect(401); // signed with the new secret only
-    const dropped = await startSampleApp({
+    const dropped = await sessionSampleApp({
       ...sampleRedis(),
       session: { prefix, secret: newSecret },
     });
-    (dropped as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');
     await profile(dropped, cookie).expect(401);
     await Promise.all([old.close(), rotated.close(), dropped.close()]);
   });
@@ -221,8 +216,7 @@ describe('SessionModule on the sample app (Redis)', () => {
   });
 
   it('works the same on the embedded memory store (no Redis)', async () => {
-    const app = await startSampleApp({ sessionSecret: TEST_SECRET });
-    (app as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');
+    const app = await sessionSampleApp({ sessionSecret: TEST_SECRET });
     await profile(app).expect(401);
     const { cookie } = await login(app);
     await profile(app, cookie).expect(200);
@@ -254,23 +248,20 @@ describe('SessionModule on the sample app (Redis)', () => {
 
   it('TRUST_PROXY sets the session proxy trust: a Secure cookie behind the proxy, none without it', async () => {
     const prefix = uniquePrefix('sess');
-    const behind = await startSampleApp({
-      ...sampleRedis(),
-      sessionSecret: TEST_SECRET,
-      session: { prefix },
-      trustProxy: 1,
-    });
+    const behind = await sessionSampleApp(
+      { ...sampleRedis(), sessionSecret: TEST_SECRET, session: { prefix }, trustProxy: 1 },
+      { trustLoopback: false },
+    );
     const res = await request(behind.getHttpServer())
       .post('/auth/login')
       .set(HTTPS)
       .send({ username: 'alice', password: 'wonderland' })
       .expect(200);
     expect(sessionCookie(res)).toBeDefined();
-    const direct = await startSampleApp({
-      ...sampleRedis(),
-      sessionSecret: TEST_SECRET,
-      session: { prefix },
-    });
+    const direct = await sessionSampleApp(
+      { ...sampleRedis(), sessionSecret: TEST_SECRET, session: { prefix } },
+      { trustLoopback: false },
+    );
     const none = await request(direct.getHttpServer())
       .post('/auth/login')
       .set(HTTPS)

@@ -8,6 +8,7 @@ import { REDIS_CLIENT } from '../src/redis/redis.constants';
 import type { RedisConnection } from '../src/redis/redis.types';
 import { StatsModule } from '../src/stats/stats.module';
 import type { CacheEvent } from './support/stats-fixtures';
+import { startTestApp } from './support/platform';
 import { startStatsApp, statsApps } from './support/stats-app';
 import { AdminHeaderGuard } from './support/admin-header.guard';
 import { startSampleApp } from './support/sample-app';
@@ -399,8 +400,7 @@ describe('StatsModule configuration', () => {
         }),
       ],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startTestApp(moduleRef);
     try {
       await request(app.getHttpServer()).get('/async-stats').expect(401);
       await request(app.getHttpServer())

@@ -10,6 +10,7 @@ import {
   ThrottlingModule,
   type ThrottlingModuleOptions,
 } from '../src';
+import { startTestApp } from './support/platform';
 import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 
 // An app written for @nestjs/throttler: its decorators, its option names. The only change is
@@ -104,14 +105,7 @@ async function appWith(
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  try {
-    await app.init();
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  return app;
+  return startTestApp(moduleRef);
 }
 
 const header = (res: request.Response, name: string): string | undefined =>

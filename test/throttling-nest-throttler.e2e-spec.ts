@@ -11,6 +11,7 @@ import {
   RedisThrottleStore,
   type RedisConnection,
 } from '../src';
+import { startTestApp } from './support/platform';
 import { testConnection, testRedisOptions } from './support/test-redis';
 
 @Controller()
@@ -43,8 +44,7 @@ describe('our stores as the storage of a plain @nestjs/throttler ThrottlerModule
       controllers: [PlainController],
       providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await startTestApp(moduleRef);
     const http = request(app.getHttpServer());
     const first = await http.get('/plain').expect(200);
     expect(

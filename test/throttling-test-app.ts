@@ -16,9 +16,10 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { Request } from 'express';
 import { from, type Observable, of } from 'rxjs';
 import { Stream as OpenAiStream } from 'openai/streaming';
+import { authFromHeaders } from './support/header-user';
+import { startTestApp } from './support/platform';
 import {
   LLMThrottle,
   RateLimit,
@@ -283,27 +284,19 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
     ],
     controllers: [ThrottledController],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  // Stand-ins for an auth middleware (req.user) and express-session with a stored session
-  // its cookie carried (req.session, req.sessionID; test/session-throttling covers the real one).
-  app.use(
-    (req: Request & { user?: unknown; sessionID?: string }, _res: unknown, next: () => void) => {
+  // Stand-ins for the app's auth (req.user) and express-session with a stored session its
+  // cookie carried (req.session, req.sessionID; test/session-throttling covers the real one).
+  return startTestApp(moduleRef, {}, (app) =>
+    authFromHeaders(app, (req) => {
       const user = req.headers['x-test-user'];
       const session = req.headers['x-test-session'];
-      if (typeof user === 'string') req.user = { id: user };
+      const fields: Record<string, unknown> =
+        typeof user === 'string' ? { user: { id: user } } : {};
       if (typeof session === 'string') {
         req.headers.cookie = `sid=s%3A${session}.signature`;
-        req.sessionID = session;
-        (req as { session?: object }).session = {};
+        Object.assign(fields, { sessionID: session, session: {} });
       }
-      next();
-    },
+      return fields;
+    }),
   );
-  try {
-    await app.init();
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  return app;
 }

@@ -19,6 +19,7 @@ import {
   type ThrottlingModuleOptions,
   ThrottlingStats,
 } from '../src';
+import { startTestApp } from './support/platform';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
 import { type WsAnswer, WsTestClient } from './support/ws-test-client';
 
@@ -109,8 +110,9 @@ describe.each(stores)('ThrottlingModule on WebSocket gateways (%s)', (_, redis) 
     })
     class AppModule {}
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    app.useWebSocketAdapter(new WsAdapter(app));
+    app = await startTestApp(moduleRef, {}, (created) => {
+      created.useWebSocketAdapter(new WsAdapter(created));
+    });
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     return `ws://127.0.0.1:${port}`;

@@ -43,7 +43,7 @@ export const baselineScenarios: Scenario[] = [
   {
     name: 'baseline',
     description: 'bare Nest route, ~2 KB JSON',
-    start: () => listen(BareModule, { path: '/payload' }),
+    start: (ctx) => listen(BareModule, { path: '/payload' }, ctx),
   },
   {
     name: 'redis-floor',

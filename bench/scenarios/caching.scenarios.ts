@@ -158,10 +158,11 @@ const QUERY = '?model=gpt-4o-mini&prompt=What%20does%20a%20cache%20save%3F';
 const GET_PATH = `/payload${QUERY}`;
 
 const llm = (options: CachingModuleOptions, redis: boolean) => (ctx: BenchContext) =>
-  listen(CachedLlmModule.register(options, redis ? ctx.redisUrl : undefined, true), {
-    path: GET_PATH,
-    barePath: `/bare${QUERY}`,
-  });
+  listen(
+    CachedLlmModule.register(options, redis ? ctx.redisUrl : undefined, true),
+    { path: GET_PATH, barePath: `/bare${QUERY}` },
+    ctx,
+  );
 
 /** Judged: a hit answers at >= 0.85x the req/s of the same app's bare route. */
 const HIT_VS_BARE = { against: 'bare', min: 0.85 };
@@ -205,7 +206,7 @@ export const cachingScenarios: Scenario[] = [
   {
     name: 'cache-manager-memory',
     description: '@nestjs/cache-manager CacheInterceptor hit (GET), its default in-memory store',
-    start: () => listen(CacheManagerModule.inMemory(), { path: GET_PATH }),
+    start: (ctx) => listen(CacheManagerModule.inMemory(), { path: GET_PATH }, ctx),
   },
   {
     // Compared with CacheInterceptor on Redis for information only (no instruction target): an
@@ -228,6 +229,6 @@ export const cachingScenarios: Scenario[] = [
   {
     name: 'cache-manager-redis',
     description: '@nestjs/cache-manager CacheInterceptor hit (GET), @keyv/redis on the same Redis',
-    start: (ctx) => listen(CacheManagerModule.register(ctx.redisUrl), { path: GET_PATH }),
+    start: (ctx) => listen(CacheManagerModule.register(ctx.redisUrl), { path: GET_PATH }, ctx),
   },
 ];

@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario';
 import { baselineScenarios } from './baseline.scenarios';
 import { cachingScenarios } from './caching.scenarios';
+import { fastifyScenarios } from './fastify.scenarios';
 import { sessionScenarios } from './session.scenarios';
 import { statsScenarios } from './stats.scenarios';
 import { throttlingScenarios } from './throttling.scenarios';
@@ -12,4 +13,6 @@ export const scenarios: Scenario[] = [
   ...throttlingScenarios,
   ...sessionScenarios,
   ...statsScenarios,
+  // The same rows with their apps on Fastify, measured in the same run (docs/benchmarks.md).
+  ...fastifyScenarios,
 ];

@@ -1,11 +1,14 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
 import { Controller, Get, Module, Post, Req, type INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RedisStore } from 'connect-redis';
 import type { Request } from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
 import { RedisModule, SessionModule, SessionService } from '../../src';
 import { benchRedis, benchStoreTimeout, listen, PAYLOAD } from '../bench-app';
-import type { BenchTarget, Scenario } from '../scenario';
+import type { BenchContext, BenchTarget, Scenario } from '../scenario';
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const WRITES = ['evalsha', 'eval', 'hset', 'pexpireat', 'expire', 'pexpire', 'set', 'zadd', 'del'];
@@ -26,6 +29,7 @@ async function commandCalls(redis: InfoClient): Promise<{ all: number; writes: n
 
 let served = 0;
 
+// On Fastify `req` is Fastify's request; its `session` (@fastify/session's) reads the same way.
 @Controller()
 class OursController {
   constructor(private readonly sessions: SessionService) {}
@@ -115,32 +119,48 @@ async function withSession(
   };
 }
 
+/** A raw row's target on a node-redis client of its own (connect-redis'), closed with it. */
+async function onOwnClient(
+  redisUrl: string,
+  start: (client: InfoClient) => Promise<BenchTarget>,
+): Promise<BenchTarget> {
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  const target = await start(client);
+  return {
+    ...target,
+    close: async () => {
+      await target.close();
+      client.destroy();
+    },
+  };
+}
+
 export const sessionScenarios: Scenario[] = [
   {
     name: 'session-raw',
     description: 'read-only session route, express-session + connect-redis defaults',
     start: (ctx) =>
-      withSession('session-raw', ctx.redisUrl, async () => {
-        const client = createClient({ url: ctx.redisUrl });
-        await client.connect();
-        const target = await listen(RawModule, { path: '/read' }, (app: INestApplication) => {
-          app.use(
-            session({
-              store: new RedisStore({ client, prefix: 'bench:raw:' }),
-              secret: SECRET,
-              resave: false,
-              saveUninitialized: false,
-            }),
-          );
-        });
-        return {
-          ...target,
-          close: async () => {
-            await target.close();
-            client.destroy();
-          },
-        };
-      }),
+      withSession('session-raw', ctx.redisUrl, () =>
+        onOwnClient(ctx.redisUrl, (client) =>
+          listen(
+            RawModule,
+            { path: '/read' },
+            {
+              configure: (app: INestApplication) => {
+                app.use(
+                  session({
+                    store: new RedisStore({ client, prefix: 'bench:raw:' }),
+                    secret: SECRET,
+                    resave: false,
+                    saveUninitialized: false,
+                  }),
+                );
+              },
+            },
+          ),
+        ),
+      ),
   },
   {
     name: 'session',
@@ -149,8 +169,41 @@ export const sessionScenarios: Scenario[] = [
     targets: [{ against: 'session-raw', min: 0.9 }],
     instructions: { peer: 'session-raw', max: 1.05 },
     start: (ctx) =>
-      withSession('session', ctx.redisUrl, () =>
-        listen(OursModule.register(ctx.redisUrl), { path: '/read' }),
+      withSession(ctx.platform === 'fastify' ? 'session-fastify' : 'session', ctx.redisUrl, () =>
+        listen(OursModule.register(ctx.redisUrl), { path: '/read' }, ctx),
       ),
   },
 ];
+
+/**
+ * The raw peer on Fastify: the ecosystem's session plugin (`@fastify/cookie` +
+ * `@fastify/session`, whose store contract is express-session's) with connect-redis, the
+ * plugin's defaults but `saveUninitialized: false` (as the Express row) and a cookie sent over
+ * http. Its default `rolling: true` saves the session on every request.
+ */
+export const sessionRawFastify: Scenario = {
+  name: 'session-raw-fastify',
+  description: 'read-only session route, @fastify/session + connect-redis, on Fastify',
+  start: (ctx: BenchContext) =>
+    withSession('session-raw-fastify', ctx.redisUrl, () =>
+      onOwnClient(ctx.redisUrl, (client) =>
+        listen(
+          RawModule,
+          { path: '/read' },
+          {
+            platform: 'fastify',
+            configure: async (app) => {
+              const fastify = app as NestFastifyApplication;
+              await fastify.register(fastifyCookie);
+              await fastify.register(fastifySession, {
+                store: new RedisStore({ client, prefix: 'bench:rawf:' }) as never,
+                secret: SECRET,
+                saveUninitialized: false,
+                cookie: { secure: false },
+              });
+            },
+          },
+        ),
+      ),
+    ),
+};

@@ -81,22 +81,22 @@ export const throttlingScenarios: Scenario[] = [
     compareTo: ['throttle-nestlab-redis', 'redis-floor'],
     targets: [{ against: 'bare', min: 0.85 }],
     start: (ctx) =>
-      listen(OursModule.register(ctx.redisUrl), { path: '/payload', barePath: '/bare' }),
+      listen(OursModule.register(ctx.redisUrl), { path: '/payload', barePath: '/bare' }, ctx),
   },
   {
     name: 'throttle-nestlab-redis',
     description: '@nestjs/throttler + @nest-lab/throttler-storage-redis, same 3 throttlers',
-    start: (ctx) => listen(NestThrottlerModule.register(ctx.redisUrl), { path: '/payload' }),
+    start: (ctx) => listen(NestThrottlerModule.register(ctx.redisUrl), { path: '/payload' }, ctx),
   },
   {
     name: 'throttle-ours-memory',
     description: 'our guard, 3 named throttlers, embedded memory store',
     compareTo: ['throttle-nest-memory'],
-    start: () => listen(OursModule.register(), { path: '/payload', barePath: '/bare' }),
+    start: (ctx) => listen(OursModule.register(), { path: '/payload', barePath: '/bare' }, ctx),
   },
   {
     name: 'throttle-nest-memory',
     description: '@nestjs/throttler, default memory storage, same 3 throttlers',
-    start: () => listen(NestThrottlerModule.register(), { path: '/payload' }),
+    start: (ctx) => listen(NestThrottlerModule.register(), { path: '/payload' }, ctx),
   },
 ];

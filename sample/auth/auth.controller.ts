@@ -75,7 +75,7 @@ export class AuthController {
   async revokeOthers(@Session('userId') userId: string, @Req() req: Request) {
     // `DELETE /auth/sessions/` (an empty id) also lands here: it names no session, so it
     // must not revoke every other one.
-    if (req.path.endsWith('/')) throw new NotFoundException('No such session');
+    if (req.url.split('?', 1)[0]!.endsWith('/')) throw new NotFoundException('No such session');
     const except = this.sessions.currentId(req);
     return { revoked: await this.sessions.revokeAllForUser(userId, { except }) };
   }

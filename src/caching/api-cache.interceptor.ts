@@ -7,7 +7,9 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
+import type { ServerResponse } from 'node:http';
+import { rawResponse, sendEtag } from '../common/http-exchange';
 import { catchError, from, lastValueFrom, type Observable, of, throwError } from 'rxjs';
 import { digest } from '../redis/redis-keys';
 import { type CacheEntry, isFresh } from './cache-entry';
@@ -23,7 +25,7 @@ import { LlmCacheService } from './llm-cache.service';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The 502 of an unreachable upstream: problem+json naming its host (not its path or query). */
-function badGateway(res: Response, error: ApiUpstreamError): HttpException {
+function badGateway(res: ServerResponse, error: ApiUpstreamError): HttpException {
   setHeader(res, 'Content-Type', 'application/problem+json');
   return new HttpException(
     {
@@ -40,10 +42,10 @@ function badGateway(res: Response, error: ApiUpstreamError): HttpException {
 /**
  * The interceptor behind `@CacheApi()`: caches a GET route's JSON by URL and vary headers,
  * sends a strong `ETag`, and lets a client's matching `If-None-Match` get a 304 with no body
- * (Express's freshness check compares it with the ETag we set). When the handler fails with
- * the upstream (`ApiUpstreamError`, a 5xx), a stale entry within `staleIfErrorMs` answers
- * (`X-Cache: STALE`); else an unreachable upstream is a 502 `application/problem+json` naming
- * its host. Usually applied by `@CacheApi()`.
+ * (Express's freshness check compares it with the ETag we set; on Fastify, `NotModifiedHook`'s
+ * hook does). When the handler fails with the upstream (`ApiUpstreamError`, a 5xx), a stale
+ * entry within `staleIfErrorMs` answers (`X-Cache: STALE`); else an unreachable upstream is a
+ * 502 `application/problem+json` naming its host. Usually applied by `@CacheApi()`.
  *
  * @example
  * @Get('repos/:owner/:repo')
@@ -62,7 +64,7 @@ export class ApiCacheInterceptor implements NestInterceptor {
       [context.getHandler(), context.getClass()],
     );
     const req = context.switchToHttp().getRequest<Request>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const res = rawResponse(context.switchToHttp().getResponse());
     if (!options) return next.handle();
     if (req.method !== 'GET' || !this.cache.options.enabled) return this.upstream(next, res);
     const partition = cachePartition(
@@ -84,7 +86,7 @@ export class ApiCacheInterceptor implements NestInterceptor {
     }
     if (cached && isFresh(cached)) return of(this.send(res, cached, 'HIT'));
     const stale = cached;
-    res.setHeader('X-Cache', 'MISS');
+    setHeader(res, 'X-Cache', 'MISS');
     const staleIfErrorMs = options.staleIfErrorMs ?? 0;
     return from(
       lastValueFrom(next.handle(), { defaultValue: undefined }).then(
@@ -121,23 +123,23 @@ export class ApiCacheInterceptor implements NestInterceptor {
     );
   }
 
-  private send(res: Response, entry: CacheEntry, status?: 'HIT' | 'STALE'): string {
+  private send(res: ServerResponse, entry: CacheEntry, status?: 'HIT' | 'STALE'): string {
     if (status) {
       setHeader(res, 'X-Cache', status);
       setHeader(res, 'Age', String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))));
     }
-    if (entry.etag) setHeader(res, 'ETag', entry.etag);
+    if (entry.etag) sendEtag(res, entry.etag);
     setHeader(res, 'Content-Type', JSON_TYPE);
     return entry.body;
   }
 
-  private bypass(next: CallHandler, res: Response): Observable<unknown> {
-    res.setHeader('X-Cache', 'BYPASS');
+  private bypass(next: CallHandler, res: ServerResponse): Observable<unknown> {
+    setHeader(res, 'X-Cache', 'BYPASS');
     return this.upstream(next, res);
   }
 
   /** The handler's answer, with an unreachable upstream as a 502. */
-  private upstream(next: CallHandler, res: Response): Observable<unknown> {
+  private upstream(next: CallHandler, res: ServerResponse): Observable<unknown> {
     return next
       .handle()
       .pipe(

@@ -84,7 +84,8 @@ export function buildEntry(
     events: options.events,
     tags: options.tags?.length ? [...options.tags] : undefined,
     // Computed once here, sent with every JSON answer of the entry: Express then skips
-    // hashing the body on each hit, and a client's matching If-None-Match gets a 304.
+    // hashing the body on each hit, and a client's matching If-None-Match gets a 304 (from
+    // Express's res.send, or on Fastify from NotModifiedHook).
     etag: `"${digest(body, 32)}"`,
   };
 }

@@ -15,6 +15,7 @@ import { LlmCacheService } from './llm-cache.service';
 import { LlmCacheStats } from './llm-cache.stats';
 import { CacheManagerStore } from './cache-manager.store';
 import { MemoryCacheStore } from './memory-cache.store';
+import { NotModifiedHook } from './not-modified.hook';
 import { RedisCacheStore } from './redis-cache.store';
 import { TieredCacheStore } from './tiered-cache.store';
 
@@ -51,6 +52,7 @@ const providers: Provider[] = [
   LlmCacheSseGuard,
   ApiCacheInterceptor,
   ApiCacheClient,
+  NotModifiedHook,
 ];
 
 /**

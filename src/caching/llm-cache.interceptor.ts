@@ -5,7 +5,9 @@ import {
   Logger,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
+import type { ServerResponse } from 'node:http';
+import { rawResponse } from '../common/http-exchange';
 import { catchError, type Observable, of, tap, throwError } from 'rxjs';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
 import { modelOf } from './cache-entry.builder';
@@ -47,7 +49,8 @@ interface Call {
   next: CallHandler;
   options: CacheLlmOptions;
   req: Request;
-  res: Response;
+  /** Node's response under the platform's (headers, status, `close`). */
+  res: ServerResponse;
   route: CacheRoute;
   /** `<METHOD> <path pattern>`: the default key namespace and the stats' route. */
   name: string;
@@ -96,7 +99,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     if (!options || context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
+    const res = rawResponse(http.getResponse());
     const route = cacheRoute(context);
     const name = routeName(context, req);
     if (route.respondsItself) {
@@ -194,7 +197,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     if (lookup.entry || lookup.bypass || lookup.hash === undefined) return;
     const flight = await this.cache.flight.enter(lookup.hash);
     if ('follow' in flight) await flight.follow.catch(() => undefined);
-    else watchClose(http.getResponse<Response>(), flight.lead);
+    else watchClose(rawResponse(http.getResponse()), flight.lead);
     prepared(req, flight);
   }
 

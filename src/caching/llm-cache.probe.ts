@@ -1,6 +1,8 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
+import type { ServerResponse } from 'node:http';
+import { onResponseClose, rawResponse } from '../common/http-exchange';
 import type { LlmCacheProbe } from '../common/cache-probe';
 import { withDeadline } from '../redis/deadline';
 import type { CacheEntry } from './cache-entry';
@@ -102,7 +104,7 @@ export class LlmCacheProbeService implements LlmCacheProbe {
         if (this.inFlightHere(hash)) return true;
         const pending = this.candidates.get(hash);
         if (!pending) {
-          this.claim(req, http.getResponse<Response>(), hash);
+          this.claim(req, rawResponse(http.getResponse()), hash);
           return false;
         }
         if (Date.now() >= deadline) return false;
@@ -123,13 +125,13 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     req[CANDIDACY] = undefined;
     if (admitted) {
       this.leaders.add(candidacy.hash);
-      http.getResponse<Response>().once('close', () => this.leaders.delete(candidacy.hash));
+      onResponseClose(rawResponse(http.getResponse()), () => this.leaders.delete(candidacy.hash));
     }
     candidacy.decide();
   }
 
   /** Makes the request the candidate of `hash` until its verdict or, at the latest, its end. */
-  private claim(req: WithCandidacy, res: Response, hash: string): void {
+  private claim(req: WithCandidacy, res: ServerResponse, hash: string): void {
     let decided!: () => void;
     const verdict = new Promise<void>((resolve) => (decided = resolve));
     const candidate = { verdict };
@@ -139,7 +141,7 @@ export class LlmCacheProbeService implements LlmCacheProbe {
     };
     this.candidates.set(hash, candidate);
     req[CANDIDACY] = { hash, decide };
-    res.once('close', decide);
+    onResponseClose(res, decide);
   }
 
   /** An identical call led in this process (in flight, its leader admitted, or just stored in L1). */

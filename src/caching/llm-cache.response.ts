@@ -1,7 +1,9 @@
 import { HttpException } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { StreamableFile } from '@nestjs/common';
+import { onResponseClose, sendEtag } from '../common/http-exchange';
 import type { CacheEntry } from './cache-entry';
 import { FlightAbandonedError, type Flight, type FlightLease } from './single-flight';
 
@@ -9,25 +11,29 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 // Set by Nest 12 on a request its pipes rejected (the handler did not run).
 const REJECTED_BY_PIPES = Symbol.for('nestjs:rejected-by-pipes');
 
-/** Sets a header unless the response already went out (never ERR_HTTP_HEADERS_SENT). */
-export function setHeader(res: Response, name: string, value: string): void {
+/**
+ * Sets a header unless the response already went out (never ERR_HTTP_HEADERS_SENT). On
+ * Node's response (`rawResponse`): Express sends it, and Fastify merges it into the headers
+ * of its reply (and reads it, as `Content-Type`, before choosing its own).
+ */
+export function setHeader(res: ServerResponse, name: string, value: string): void {
   if (!res.headersSent) res.setHeader(name, value);
 }
 
 /** Removes a header unless the response already went out. */
-export function removeHeader(res: Response, name: string): void {
+export function removeHeader(res: ServerResponse, name: string): void {
   if (!res.headersSent) res.removeHeader(name);
 }
 
 /** A stored JSON answer: the body as it was serialized, with its ETag. */
-export function jsonBody(res: Response, entry: CacheEntry): string {
+export function jsonBody(res: ServerResponse, entry: CacheEntry): string {
   setHeader(res, 'Content-Type', JSON_TYPE);
-  if (entry.etag) setHeader(res, 'ETag', entry.etag);
+  if (entry.etag) sendEtag(res, entry.etag);
   return entry.body;
 }
 
 /** SSE frames as the body of a non-`@Sse()` route. */
-export function sseFile(res: Response, frames: AsyncIterable<string>): StreamableFile {
+export function sseFile(res: ServerResponse, frames: AsyncIterable<string>): StreamableFile {
   setHeader(res, 'Cache-Control', 'no-cache');
   setHeader(res, 'X-Accel-Buffering', 'no');
   return new StreamableFile(Readable.from(frames, { objectMode: false }), {
@@ -71,8 +77,8 @@ export function takePrepared(req: Request): Flight | undefined {
  * before the first chunk, a stream Nest never started, a guard that answered): waiters then
  * call upstream themselves instead of waiting on it.
  */
-export function watchClose(res: Response, lease: FlightLease, onAbandon?: () => void): void {
-  res.once('close', () => {
+export function watchClose(res: ServerResponse, lease: FlightLease, onAbandon?: () => void): void {
+  onResponseClose(res, () => {
     if (lease.done) return;
     onAbandon?.();
     lease.fail(new FlightAbandonedError('the response ended first')).catch(() => undefined);

@@ -45,3 +45,149 @@ export function takeOverResponse(res: unknown): ServerResponse {
   res.hijack();
   return res.raw;
 }
+
+/** Where a request's Node response is kept when the platform request does not link to it. */
+const RESPONSE = Symbol('nestjs-llm-kit.response');
+
+/**
+ * Node's response of a platform request, for code that only has the request (an LLM call made
+ * in a handler): Express links it as `req.res`; a Fastify request gets it from
+ * `aroundFastifyRequests`. Undefined for a request without one (a WebSocket handshake).
+ */
+export function responseOf(req: Request): ServerResponse | undefined {
+  const linked = req as Partial<Request> & { [RESPONSE]?: ServerResponse };
+  return linked.res ?? linked[RESPONSE];
+}
+
+/** The part of Fastify's instance the kit hooks into. */
+interface FastifyHooks {
+  addHook(
+    name: 'onRequest',
+    hook: (request: Request, reply: FastifyReplyLike, done: () => void) => void,
+  ): unknown;
+}
+
+/**
+ * On Fastify, runs `around(request, next)` for every request, in an `onRequest` hook with
+ * Fastify's request (where the app's auth leaves `request.user`) and returns true. Elsewhere
+ * returns false: on Express a Nest middleware gets the platform request itself, while on
+ * Fastify it would get Node's (through @fastify/middie). Call it before the routes are
+ * registered (a module's `configure()`).
+ */
+export function aroundFastifyRequests(
+  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
+  around: (req: Request, next: () => void) => void,
+): boolean {
+  if (httpAdapter?.getType() !== 'fastify') return false;
+  (httpAdapter.getInstance() as FastifyHooks).addHook('onRequest', (request, reply, done) => {
+    (request as { [RESPONSE]?: ServerResponse })[RESPONSE] = reply.raw;
+    around(request, done);
+  });
+  return true;
+}
+
+/** Responses whose `ETag` a matching `If-None-Match` turns into a 304 on Fastify. */
+const conditional = new WeakSet<ServerResponse>();
+
+/**
+ * Sends `etag` on Node's response; a GET or HEAD whose `If-None-Match` names it then gets a
+ * 304 without a body. Express's `res.send` does that for every response; on Fastify the
+ * `onSend` hook of `answerNotModified` does it for the responses given here.
+ */
+export function sendEtag(res: ServerResponse, etag: string): void {
+  if (res.headersSent) return;
+  res.setHeader('ETag', etag);
+  conditional.add(res);
+}
+
+/** `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2), or is `*`. */
+function etagMatches(ifNoneMatch: string | undefined, etag: unknown): boolean {
+  if (!ifNoneMatch || typeof etag !== 'string') return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
+}
+
+/** The `onSend` hook of Fastify's instance. */
+interface FastifySendHooks {
+  addHook(
+    name: 'onSend',
+    hook: (
+      request: { method: string; headers: Record<string, string | string[] | undefined> },
+      reply: FastifyReplyLike & {
+        statusCode: number;
+        code(status: number): unknown;
+        removeHeader(name: string): unknown;
+      },
+      payload: unknown,
+      done: (error: null, payload: unknown) => void,
+    ) => void,
+  ): unknown;
+}
+
+const answering = new WeakSet<object>();
+
+/**
+ * On Fastify (once per instance; nothing on Express, whose `res.send` does it itself): a 2xx
+ * GET or HEAD answer sent with `sendEtag` becomes a 304 without a body when the request's
+ * `If-None-Match` names its ETag. Call it before the instance is ready (a module's init).
+ */
+export function answerNotModified(
+  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
+): void {
+  if (httpAdapter?.getType() !== 'fastify') return;
+  const fastify = httpAdapter.getInstance() as FastifySendHooks;
+  if (answering.has(fastify)) return;
+  answering.add(fastify);
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const { raw } = reply;
+    const fresh =
+      conditional.has(raw) &&
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      reply.statusCode >= 200 &&
+      reply.statusCode < 300 &&
+      !/no-cache/.test(String(request.headers['cache-control'] ?? '')) &&
+      etagMatches(request.headers['if-none-match'] as string | undefined, raw.getHeader('etag'));
+    if (!fresh) return done(null, payload);
+    reply.code(304);
+    // What Express's 304 leaves out: the headers of a body it does not send.
+    for (const name of ['content-type', 'content-length', 'transfer-encoding']) {
+      reply.removeHeader(name);
+      raw.removeHeader(name);
+    }
+    done(null, null);
+  });
+}
+
+/** The kit's work at the end of each response, run by one 'close' listener of its own. */
+const closing = new WeakMap<ServerResponse, (() => void)[]>();
+
+/**
+ * Runs `run` once Node's response closes (as `res.once('close', run)`), on a single listener
+ * for all of the kit's work: Nest and Fastify add several of their own to a Fastify response
+ * (each `await` of the thenable reply adds one), and Node warns past ten.
+ */
+export function onResponseClose(res: ServerResponse, run: () => void): void {
+  let runs = closing.get(res);
+  if (!runs) {
+    const list: (() => void)[] = [];
+    closing.set(res, list);
+    res.once('close', () => {
+      closing.delete(res);
+      for (const each of list) each();
+    });
+    runs = list;
+  }
+  runs.push(run);
+}
+
+/**
+ * The id of the request's session under either platform's session plugin: `req.sessionID`
+ * (express-session), `request.session.sessionId` (@fastify/session); undefined without one.
+ */
+export function requestSessionId(req: Request): string | undefined {
+  const expressId: unknown = (req as Partial<Request>).sessionID;
+  if (typeof expressId === 'string') return expressId;
+  const session = (req as { session?: { sessionId?: unknown } | null }).session;
+  const fastifyId = session?.sessionId;
+  return typeof fastifyId === 'string' ? fastifyId : undefined;
+}

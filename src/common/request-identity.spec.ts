@@ -22,4 +22,12 @@ describe('carriedSessionId', () => {
     expect(carriedSessionId(req(`sid=s:${ID}.sig`, ID, null))).toBeUndefined();
     expect(carriedSessionId(req(`sid=s:.sig`, ''))).toBeUndefined();
   });
+
+  it("is @fastify/session's id (request.session.sessionId) when its cookie carried it", () => {
+    const fastify = (cookie: string, session: object | null) =>
+      ({ headers: { cookie }, session }) as unknown as Request;
+    expect(carriedSessionId(fastify(`sid=s%3A${ID}.sig`, { sessionId: ID }))).toBe(ID);
+    expect(carriedSessionId(fastify('sid=s%3Aother.sig', { sessionId: ID }))).toBeUndefined();
+    expect(carriedSessionId(fastify(`sid=s%3A${ID}.sig`, null))).toBeUndefined();
+  });
 });

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { requestSessionId } from './http-exchange';
 
 interface MaybeAuthenticated {
   user?: { id?: unknown; sub?: unknown; userId?: unknown };
@@ -25,18 +26,19 @@ export function resolveUserId(req: Request): string | undefined {
 }
 
 /**
- * The id of the session the request's cookie carried, when `express-session` found it in
- * the store; undefined for an anonymous request (whose `req.sessionID` is a fresh id that
- * `express-session` generates on every request and nobody stored). Works with any store:
- * `express-session` keeps the cookie's id only when the signature holds and the store has
- * the session, and a generated id cannot be in the request's own cookie header.
+ * The id of the session the request's cookie carried, when the session plugin found it in the
+ * store; undefined for an anonymous request (whose session id is a fresh one the plugin
+ * generates on every request and nobody stored). Works with any store and on both platforms:
+ * `express-session` and `@fastify/session` (which the kit runs with express-session's cookie
+ * format) keep the cookie's id only when the signature holds and the store has the session,
+ * and a generated id cannot be in the request's own cookie header.
  *
  * @example
  * const id = carriedSessionId(req); // undefined for a new visitor
  */
 export function carriedSessionId(req: Request): string | undefined {
-  const id: unknown = (req as Partial<Request>).sessionID;
-  if (!(req as Partial<Request>).session || typeof id !== 'string' || !id) return undefined;
+  const id = requestSessionId(req);
+  if (!(req as Partial<Request>).session || !id) return undefined;
   const header = req.headers.cookie;
   if (!header) return undefined;
   // express-session's cookie value: `s:<id>.<signature>`, URL-encoded.

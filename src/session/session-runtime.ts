@@ -16,7 +16,7 @@ import {
   type SessionRequest,
   hasStoredSession,
 } from './session-state';
-import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
+import { isKitStoreError, SessionUnavailableError } from './session.errors';
 import { LlmSessionStore } from './session.store';
 
 /** Marks a response that sets (or clears) the session cookie `Cache-Control: no-store`. */
@@ -44,18 +44,25 @@ function kitGenid(req: Request): string {
 }
 
 /**
- * One configured session setup: `express-session` with the kit's store (or the app's own),
- * plus the 503 policy. The module builds one; `sessionMiddleware()` builds one for plain
- * Express.
+ * One configured session setup: the kit's store (or the app's own), its ids and the 503
+ * policy, for the platform's session plugin: `express-session` (`handler`, built on first use)
+ * or `@fastify/session` (session-platform.ts). The module builds one; `sessionMiddleware()`
+ * builds one for plain Express.
  */
 export class SessionRuntime {
-  /** The store `express-session` runs on. */
+  /** The store the session plugin runs on. */
   readonly store: Store;
   /** The kit's store, unless the app passed its own `store`. */
   readonly kitStore?: LlmSessionStore;
-  readonly handler: RequestHandler;
+  /**
+   * The new session ids: the app's `genid`, else the kit's (in the user's slot) with the kit's
+   * store; undefined leaves them to the plugin (what other stores and their tools expect).
+   */
+  readonly genid?: (req: Request) => string;
   private readonly logger = new Logger('SessionModule');
-  private readonly warn = new LogThrottle(this.logger, 10_000);
+  /** @internal */
+  readonly warn = new LogThrottle(this.logger, 10_000);
+  private expressHandler?: RequestHandler;
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -69,18 +76,27 @@ export class SessionRuntime {
         : new MemorySessionBackend(options.maxMemorySessions, options.clock);
       this.store = this.kitStore = new LlmSessionStore(backend, options, this.warn);
     }
+    this.genid =
+      options.express.genid ?? (this.store instanceof LlmSessionStore ? kitGenid : undefined);
+  }
+
+  /** `express-session` with this setup, plus the 503 policy: the Express middleware. */
+  get handler(): RequestHandler {
+    this.expressHandler ??= this.expressMiddleware();
+    return this.expressHandler;
+  }
+
+  private expressMiddleware(): RequestHandler {
+    const { options } = this;
     const inner = session({
       ...options.express,
-      // The kit's ids route a session to its user's slot in the kit's store; any other store
-      // gets `express-session`'s own ids (what it and the tools around it expect).
-      genid:
-        options.express.genid ?? (this.store instanceof LlmSessionStore ? kitGenid : undefined),
+      genid: this.genid,
       store: this.store,
       secret: options.secrets,
       name: options.cookieName,
       cookie: options.cookie,
     });
-    this.handler = (req: Request, res: Response, next: NextFunction) => {
+    return (req: Request, res: Response, next: NextFunction) => {
       const request = req as SessionRequest;
       request[SESSION_RUNTIME_KEY] = this;
       noStoreWhenCookieSet(res, options.cookieName);
@@ -125,11 +141,6 @@ export class SessionRuntime {
       ? 'sessions in Redis'
       : `no RedisModule: sessions kept in this process's memory (at most ${this.options.maxMemorySessions})`;
   }
-}
-
-/** A failure of the kit's store: the module's policy answers it, not the app's error handlers. */
-function isKitStoreError(error: unknown): boolean {
-  return error instanceof SessionUnavailableError || error instanceof SessionNotFoundError;
 }
 
 /** The runtime that served a request, or undefined when the session middleware did not run. */

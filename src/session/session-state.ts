@@ -23,6 +23,12 @@ export const PENDING_TAG = Symbol('nestjs-llm-kit:pending-tag');
 /** The runtime that served the request (the thin helpers find the service through it). */
 export const SESSION_RUNTIME_KEY = Symbol('nestjs-llm-kit:session-runtime');
 
+/**
+ * The request a session belongs to, for the store (metadata, the Secure-cookie check):
+ * express-session gives its sessions `session.req`; on Fastify the module sets this one.
+ */
+export const SESSION_REQUEST = Symbol('nestjs-llm-kit:session-request');
+
 /** A request as the session module sees it. */
 export type SessionRequest = Request & {
   [SESSION_UNAVAILABLE]?: Error;
@@ -45,4 +51,16 @@ export function setState(session: object, state: SessionState): void {
 export function hasStoredSession(req: Request): boolean {
   const state = stateOf((req as Partial<Request>).session);
   return state ? state.persisted : carriedSessionId(req) !== undefined;
+}
+
+/** The request a session belongs to (`session.req` of express-session, else the kit's link). */
+export function requestOf(session: object): Request | undefined {
+  const linked = session as { req?: Request; [SESSION_REQUEST]?: Request };
+  return linked.req ?? linked[SESSION_REQUEST];
+}
+
+/** Links the request's session to the request (a session a plugin just created has no link). */
+export function linkRequest(req: Request): void {
+  const session = (req as { session?: unknown }).session;
+  if (isObject(session)) (session as { [SESSION_REQUEST]?: Request })[SESSION_REQUEST] = req;
 }

@@ -36,3 +36,8 @@ export class SessionNotFoundError extends Error {
     super('No session: log in first.');
   }
 }
+
+/** A failure of the kit's store: the module's policy answers it, not the app's error handlers. */
+export function isKitStoreError(error: unknown): boolean {
+  return error instanceof SessionUnavailableError || error instanceof SessionNotFoundError;
+}

@@ -25,7 +25,9 @@ export function createSession(
   res: Response,
   data: Partial<SessionData> & Record<string, unknown>,
 ): Promise<string> {
-  return serviceFor(res.req).create(res.req, data);
+  // Express's response has its request as `req`, Fastify's reply as `request`.
+  const req = res.req ?? (res as unknown as { request?: Request }).request;
+  return serviceFor(req).create(req!, data);
 }
 
 /**

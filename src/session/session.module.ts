@@ -1,11 +1,12 @@
 import { Inject, Logger, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
 import { SESSION_RUNTIME } from './session.constants';
 import { SessionExceptionFilter } from './session-exception.filter';
 import type { SessionModuleOptions } from './session-module-options.interface';
 import { resolveSessionOptions } from './session-options.resolver';
+import { type FastifyInstanceLike, registerFastifySessions } from './session-platform';
 import { SessionRuntime } from './session-runtime';
 import { SessionGuard } from './session.guard';
 import { SESSION_MODULE_OPTIONS, SessionConfigurableModule } from './session.module-definition';
@@ -13,10 +14,11 @@ import { SessionService } from './session.service';
 import { SessionStats } from './session.stats';
 
 /**
- * Sessions on `express-session`, secure by default: signed `__Host-` cookie, ids hashed in
- * Redis, per-user index, idle + absolute expiry, fixation defence, revocation. Applies
- * `express-session` itself (every route, or `routes`) with the kit's store on the shared
- * Redis connection when `RedisModule` is imported, else a bounded in-process store.
+ * Sessions secure by default: signed `__Host-` cookie, ids hashed in Redis, per-user index,
+ * idle + absolute expiry, fixation defence, revocation. Applies the platform's session plugin
+ * itself with the kit's store on the shared Redis connection when `RedisModule` is imported,
+ * else a bounded in-process store: `express-session` on Express (every route, or `routes`),
+ * `@fastify/cookie` + `@fastify/session` on Fastify (every route).
  *
  * @example
  * @Module({
@@ -43,12 +45,20 @@ import { SessionStats } from './session.stats';
   exports: [SessionService, SessionStats, SessionGuard],
 })
 export class SessionModule extends SessionConfigurableModule implements NestModule {
-  constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {
+  constructor(
+    @Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
     super();
     new Logger('SessionModule').log(runtime.describe());
   }
 
-  configure(consumer: MiddlewareConsumer): void {
+  // Nest runs this before it registers the routes, so on Fastify the plugin's hooks, added
+  // to the root instance here, run for every route.
+  async configure(consumer: MiddlewareConsumer): Promise<void> {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() === 'fastify')
+      return registerFastifySessions(adapter.getInstance<FastifyInstanceLike>(), this.runtime);
     const { routes, exclude } = this.runtime.options;
     const proxy = consumer.apply(this.runtime.handler);
     if (exclude.length > 0) proxy.exclude(...exclude);

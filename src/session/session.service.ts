@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
+import { requestSessionId } from '../common/http-exchange';
 import { resolveUserId } from '../common/request-identity';
 import { traceSessionState } from '../telemetry/kit-decisions';
 import { CLEAR_SITE_DATA, SESSION_RUNTIME } from './session.constants';
@@ -9,6 +10,7 @@ import type { SessionInfo } from './session-info.interface';
 import type { SessionRuntime } from './session-runtime';
 import {
   hasStoredSession,
+  linkRequest,
   PENDING_TAG,
   SESSION_UNAVAILABLE,
   type SessionRequest,
@@ -21,7 +23,8 @@ function call(fn: (done: (error?: unknown) => void) => void): Promise<void> {
 }
 
 /**
- * Creates, reads, updates and ends sessions (through `express-session`'s `req.session`), and
+ * Creates, reads, updates and ends sessions (through the session plugin's `req.session`:
+ * `express-session` on Express, `@fastify/session` on Fastify), and
  * lists and revokes a user's sessions on every device (through the kit's store). Errors:
  * `SessionUnavailableError` (store down: 503) and `SessionNotFoundError` (no session: 401),
  * answered by the module's exception filter.
@@ -79,10 +82,13 @@ export class SessionService {
     } finally {
       delete request[PENDING_TAG];
     }
+    // The new session (either platform's regenerate replaces req.session) tells the store
+    // its request: metadata and the Secure-cookie check.
+    linkRequest(req);
     Object.assign(req.session, data);
     await call((done) => req.session.save(done));
     traceSessionState('created');
-    return req.sessionID;
+    return requestSessionId(req)!;
   }
 
   /** The request's stored session, or undefined when it has none. */
@@ -102,29 +108,32 @@ export class SessionService {
   /** Logs out: deletes the session in the store, clears the cookie and sends `Clear-Site-Data`. */
   async destroy(req: Request, res: Response): Promise<void> {
     const session = this.ready(req);
+    // Unset attributes are undefined in express-session's cookie, null in @fastify/session's.
     const { path, domain, secure, sameSite, partitioned } = session.cookie as {
-      path?: string;
-      domain?: string;
-      secure?: boolean | 'auto';
-      sameSite?: boolean | 'lax' | 'strict' | 'none';
-      partitioned?: boolean;
+      path?: string | null;
+      domain?: string | null;
+      secure?: boolean | 'auto' | null;
+      sameSite?: boolean | 'lax' | 'strict' | 'none' | null;
+      partitioned?: boolean | null;
     };
     if (hasStoredSession(req)) await call((done) => session.destroy(done));
+    // `clearCookie` and `header` are on Express's response and on Fastify's reply (@fastify/cookie).
     res.clearCookie(this.runtime.options.cookieName, {
       path: path ?? '/',
-      domain,
+      domain: domain ?? undefined,
       httpOnly: true,
       secure: secure === true,
-      sameSite,
-      partitioned,
+      sameSite: sameSite ?? undefined,
+      partitioned: partitioned ?? undefined,
     });
-    res.setHeader('Clear-Site-Data', CLEAR_SITE_DATA);
-    res.setHeader('Cache-Control', 'no-store');
+    res.header('Clear-Site-Data', CLEAR_SITE_DATA);
+    res.header('Cache-Control', 'no-store');
   }
 
   /** The public handle of the request's session (as in `listForUser`), if it has a stored one. */
   currentId(req: Request): string | undefined {
-    const ref = hasStoredSession(req) ? refOf(req.sessionID) : undefined;
+    const id = hasStoredSession(req) ? requestSessionId(req) : undefined;
+    const ref = id === undefined ? undefined : refOf(id);
     return ref && handleOf(ref);
   }
 

@@ -15,7 +15,8 @@ import type {
 import { handleOf, refOf, refOfHandle, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
 import type { ResolvedStoreOptions } from './session-options.resolver';
-import { setState, stateOf, type SessionState } from './session-state';
+import { isSecureRequest } from './session-platform';
+import { requestOf, setState, stateOf, type SessionState } from './session-state';
 import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
 
 type Data = Record<string, unknown>;
@@ -50,15 +51,6 @@ function userOf(session: object): string | undefined {
     resolveUserId({ session: data } as never) ??
     resolveUserId({ user: { id: data.passport?.user } } as never)
   );
-}
-
-/** `express-session`'s test for a secure request (its `issecure`), for the undelivered-cookie check. */
-export function isSecureRequest(req: Request, proxy: boolean | undefined): boolean {
-  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
-  if (proxy === false) return false;
-  if (proxy !== true) return req.secure === true;
-  const header = String(req.headers['x-forwarded-proto'] ?? '');
-  return header.split(',')[0]!.trim().toLowerCase() === 'https';
 }
 
 /**
@@ -193,7 +185,7 @@ export class LlmSessionStore extends Store {
     if (!ref) throw new SessionNotFoundError();
     const state = stateOf(session);
     if (state?.persisted) return this.update(state, encode(session));
-    const req = (session as { req?: Request }).req;
+    const req = requestOf(session);
     const cookie = session.cookie as { secure?: unknown } | undefined;
     if (req && cookie?.secure === true && !isSecureRequest(req, this.options.proxy)) {
       // express-session will not send this cookie: nobody can ever use the session, so it
@@ -201,8 +193,9 @@ export class LlmSessionStore extends Store {
       this.warn.warn(
         'session-insecure',
         'SessionModule: a new session was not stored because its cookie is Secure and the request is not ' +
-          "(plain http): express-session sends no cookie then. Behind a TLS proxy set Express's 'trust proxy' " +
-          "(app.set('trust proxy', 1)) or the session option proxy: true; in tests over http use cookie: { secure: 'auto' }.",
+          "(plain http): the session plugin sends no cookie then. Behind a TLS proxy set Express's 'trust proxy' " +
+          "(app.set('trust proxy', 1)) or the session option proxy: true (on Fastify: new FastifyAdapter({ trustProxy })); " +
+          "in tests over http use cookie: { secure: 'auto' }.",
       );
       return;
     }

@@ -12,6 +12,7 @@ import { ModuleRef, Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { requestOf } from '../common/execution-request';
+import { rawResponse } from '../common/http-exchange';
 import type { ResolvedStatsOptions } from './stats-module-options.interface';
 import { STATS_OPTIONS, STATS_PRIVILEGED, STATS_TOKEN_EXEMPT } from './stats.constants';
 
@@ -74,10 +75,11 @@ export class StatsAuthGuard implements CanActivate, OnModuleInit {
     const header = requestOf(context)?.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (match && timingSafeEqual(sha256(match[1]!), this.tokenDigest!)) return;
-    const response = context
-      .switchToHttp()
-      .getResponse<{ setHeader?(n: string, v: string): void }>();
-    response.setHeader?.('WWW-Authenticate', 'Bearer realm="stats"');
+    if (context.getType() === 'http')
+      rawResponse(context.switchToHttp().getResponse()).setHeader(
+        'WWW-Authenticate',
+        'Bearer realm="stats"',
+      );
     throw new UnauthorizedException(tokenRefusal(header, match !== null));
   }
 }

@@ -20,6 +20,7 @@ import type {
   SessionStatsSnapshot,
   ThrottlingStatsSnapshot,
 } from '../common/stats-shapes';
+import { rawResponse } from '../common/http-exchange';
 import type { StatsSection } from '../common/stats-source';
 import { StatsAuthGuard } from './stats-auth.guard';
 import { dashboardCsp, renderDashboard } from './stats-dashboard.page';
@@ -47,16 +48,10 @@ interface RequestLike {
   originalUrl?: string;
   url: string;
 }
-// Express responses have setHeader(); Fastify replies have header(). Not tested on Fastify.
-interface ResponseLike {
-  setHeader?(name: string, value: string): unknown;
-  header?(name: string, value: string): unknown;
-}
-function setHeaders(res: ResponseLike, headers: Record<string, string>): void {
-  for (const [name, value] of Object.entries(headers)) {
-    if (res.setHeader) res.setHeader(name, value);
-    else res.header?.(name, value);
-  }
+function setHeaders(res: unknown, headers: Record<string, string>): void {
+  // Node's response on both platforms: Fastify sends the headers set on `reply.raw` too.
+  const raw = rawResponse(res);
+  for (const [name, value] of Object.entries(headers)) raw.setHeader(name, value);
 }
 
 /**
@@ -123,7 +118,7 @@ export class StatsController {
 
   @Get('metrics')
   @ApiStatsResponse('Prometheus text format', { type: 'string' }, 'text/plain')
-  async prometheus(@Res({ passthrough: true }) res: ResponseLike): Promise<string> {
+  async prometheus(@Res({ passthrough: true }) res: unknown): Promise<string> {
     if (!this.metrics.available)
       throw new HttpException(PROM_CLIENT_MISSING, HttpStatus.NOT_IMPLEMENTED);
     const { contentType, body } = await this.metrics.render();
@@ -134,7 +129,7 @@ export class StatsController {
   @Get('dashboard')
   @SetMetadata(STATS_TOKEN_EXEMPT, true)
   @ApiStatsResponse('The HTML dashboard', { type: 'string' }, 'text/html')
-  dashboard(@Req() req: RequestLike, @Res({ passthrough: true }) res: ResponseLike): string {
+  dashboard(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): string {
     if (!this.options.dashboard)
       throw new NotFoundException('The stats dashboard is off (dashboard: false).');
     const path = (req.originalUrl ?? req.url).split('?')[0]!;

@@ -4,7 +4,7 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import {
   catchError,
   concatWith,
@@ -16,6 +16,7 @@ import {
   type Observable,
   throwError,
 } from 'rxjs';
+import { rawResponse } from '../common/http-exchange';
 import { fromCache, requestChargeOf } from './request-charge';
 import { isAsyncIterable, UsageMeter } from './usage-meter';
 
@@ -48,7 +49,7 @@ export class BudgetSettleInterceptor implements NestInterceptor {
       settle: (usage: UsageMeter | undefined): Promise<void> => {
         if (done) return Promise.resolve();
         done = true;
-        return charge.end(usage, fromCache(http.getResponse<Response>()));
+        return charge.end(usage, fromCache(rawResponse(http.getResponse())));
       },
     };
     const meter = new UsageMeter();

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { responseOf } from '../common/http-exchange';
 import { type LedgerCheck, type ChargeLedger } from './charge-ledger';
 import { hashedTracker, trackerValue } from './request-tracker';
 import { LlmBudgetExceededError } from './throttling.errors';
@@ -94,7 +95,7 @@ export async function reserveCallBudget(
       })),
     );
     // Inside an HTTP request the error becomes the response: the same headers a route's 429 has.
-    const res = 'req' in payer ? payer.req.res : undefined;
+    const res = 'req' in payer ? responseOf(payer.req) : undefined;
     if (res && !res.headersSent) {
       res.setHeader('Retry-After', String(error.retryAfterSeconds));
       res.setHeader('Content-Type', 'application/problem+json');

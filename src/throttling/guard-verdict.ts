@@ -1,5 +1,5 @@
 import type { ExecutionContext, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { GuardCheck, GuardResult } from './guard-check';
 import { throttlerMessage, writeThrottlerHeaders } from './nest-throttler-checks';
 import { writeRateLimitHeaders, type HeaderPolicy } from './rate-limit-headers';
@@ -23,7 +23,7 @@ export function refusalIn(context: ExecutionContext, error: HttpException): Erro
  * headers (on a rejection, only of the policies that rejected it).
  */
 export function reportVerdict(
-  res: Response | undefined,
+  res: ServerResponse | undefined,
   options: ResolvedThrottlingOptions,
   stats: ThrottlingStats,
   checks: GuardCheck[],
@@ -61,7 +61,7 @@ export function reportVerdict(
 /** The 429 of a rejected request, after `onLimitReached` (whose errors are logged, not thrown). */
 export async function rejection(
   context: ExecutionContext,
-  res: Response | undefined,
+  res: ServerResponse | undefined,
   options: ResolvedThrottlingOptions,
   stats: ThrottlingStats,
   logger: Logger,

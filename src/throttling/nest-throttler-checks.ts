@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import { digest } from '../redis/redis-keys';
 import type { GuardCheck, GuardResult } from './guard-check';
 import { resolveNumber, throttlerSuffix, type RouteThrottler } from './nest-throttlers';
@@ -65,7 +66,7 @@ export async function throttlerCheck(
 
 /** `@nestjs/throttler`'s headers: `X-RateLimit-*` per throttler, `Retry-After` when rejected. */
 export function writeThrottlerHeaders(
-  res: Response,
+  res: ServerResponse,
   checks: GuardCheck[],
   allowed: boolean,
   results: GuardResult[],

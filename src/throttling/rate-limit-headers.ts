@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { HeaderStyle } from './throttling-options.interface';
 
@@ -31,7 +31,7 @@ function quoted(name: string): string {
  * `RateLimit-Policy: "llm";q=20;w=60` and `RateLimit: "llm";r=19;t=3`.
  */
 export function writeRateLimitHeaders(
-  res: Response,
+  res: ServerResponse,
   style: HeaderStyle,
   policies: HeaderPolicy[],
 ): void {

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 /** A violated policy as the 429 body names it. */
 export interface ViolatedPolicy {
@@ -11,11 +11,12 @@ export interface ViolatedPolicy {
 
 /**
  * The 429 answer: `Retry-After` and an RFC 9457 `application/problem+json` body naming the
- * violated policies (Nest's Express adapter keeps a `+json` content type it finds set). No
+ * violated policies (set on Node's response: Nest's Express adapter and Fastify both keep a `+json` content type
+ * they find set). No
  * response (a WebSocket message): the body alone.
  */
 export function tooManyRequests(
-  res: Response | undefined,
+  res: ServerResponse | undefined,
   message: string,
   violated: ViolatedPolicy[],
   retryAfterSeconds: number,
@@ -50,7 +51,7 @@ export function problemBody(
 }
 
 /** The 503 of a `closed` policy while Redis is away, also as problem+json. */
-export function rateLimitingUnavailable(res: Response | undefined): HttpException {
+export function rateLimitingUnavailable(res: ServerResponse | undefined): HttpException {
   res?.setHeader('Content-Type', 'application/problem+json');
   return new HttpException(
     {
@@ -68,7 +69,7 @@ export function rateLimitingUnavailable(res: Response | undefined): HttpExceptio
  * it through, so it gets no `Retry-After`.
  */
 export function neverFits(
-  res: Response | undefined,
+  res: ServerResponse | undefined,
   budget: { name: string; kind: 'tokens' | 'usd'; limit: number; periodMs: number },
   reserved: number,
 ): HttpException {

@@ -1,4 +1,5 @@
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import type { Reservation } from './budget-reservation';
 import type { ChargeLedger, LedgerCheck, Lease } from './charge-ledger';
 import { REQUEST_CHARGE } from './throttling.internal-constants';
@@ -28,7 +29,12 @@ export const requestChargeOf = (req: Request): RequestCharge | undefined =>
  * everything back, as if it had been a hit from the start; also when `@CacheLLM` runs outside
  * `BudgetSettleInterceptor` (a COALESCED answer never reaches it): on the response's finish.
  */
-export function leaveLease(req: Request, res: Response, lease: Lease, refundable: boolean): void {
+export function leaveLease(
+  req: Request,
+  res: ServerResponse,
+  lease: Lease,
+  refundable: boolean,
+): void {
   if (refundable)
     res.once('finish', () => {
       if (fromCache(res)) lease.refund().catch(() => undefined);
@@ -56,7 +62,7 @@ export function leaveLateCharge(
 }
 
 /** Whether the cache answered the response (X-Cache HIT or COALESCED). */
-export function fromCache(res: Response): boolean {
+export function fromCache(res: ServerResponse): boolean {
   const status = res.getHeader('X-Cache');
   return status === 'COALESCED' || status === 'HIT';
 }

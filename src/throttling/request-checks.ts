@@ -1,5 +1,6 @@
 import type { ExecutionContext, HttpException } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import type { Reservation } from './budget-reservation';
 import type { ChargeLedger } from './charge-ledger';
 import type { GuardCheck } from './guard-check';
@@ -23,7 +24,7 @@ export async function requestChecks(
   context: ExecutionContext,
   plan: RoutePlan,
   req: Request,
-  res: Response | undefined,
+  res: ServerResponse | undefined,
   ledger: ChargeLedger,
   trackers: TrackerSource,
   leased: boolean,

@@ -9,8 +9,10 @@ import {
   Optional,
 } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../common/cache-probe';
+import { rawResponse } from '../common/http-exchange';
 import { ChargeLedger } from './charge-ledger';
 import { refusalIn, rejection, reportVerdict } from './guard-verdict';
 import type { TrackerSource } from './nest-throttler-checks';
@@ -127,7 +129,7 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
     context: ExecutionContext,
     plan: RoutePlan,
     req: Request,
-    res: Response | undefined,
+    res: ServerResponse | undefined,
     coalesced: boolean,
     verdict?: (admitted: boolean) => void,
   ): Promise<boolean> {
@@ -205,22 +207,22 @@ export class ThrottlingGuard implements CanActivate, OnModuleInit {
 
   /**
    * The request and response of a context, as `@nestjs/throttler`'s hook of the same name:
-   * HTTP; GraphQL resolvers whose context carries `{ req, res }` (Apollo on Express); gateway
+   * HTTP (the platform's request, Node's response: Fastify's `reply.raw`); GraphQL resolvers whose context carries `{ req, res }` (Apollo on Express); gateway
    * messages, as the client's upgrade request (or its peer address) with the message as body
    * and no response (no headers). Override it for other transports; no `req` lets the call
    * through unlimited (microservices).
    */
   protected getRequestResponse(context: ExecutionContext): {
     req: Request | undefined;
-    res: Response | undefined;
+    res: ServerResponse | undefined;
   } {
     const type = context.getType<'http' | 'graphql' | 'ws' | 'rpc'>();
     if (type === 'http') {
       const http = context.switchToHttp();
-      return { req: http.getRequest<Request>(), res: http.getResponse<Response>() };
+      return { req: http.getRequest<Request>(), res: rawResponse(http.getResponse()) };
     }
     if (type === 'graphql') {
-      const ctx = context.getArgByIndex<{ req?: Request; res?: Response } | undefined>(2);
+      const ctx = context.getArgByIndex<{ req?: Request; res?: ServerResponse } | undefined>(2);
       return { req: ctx?.req, res: ctx?.res };
     }
     if (type === 'ws') {

@@ -30,6 +30,9 @@ import {
   testConnection,
 } from '../support/test-redis';
 import { resolveUserId } from '../../src/common/request-identity';
+import { AppModule } from '../../sample/app.module';
+import type { SampleOptions } from '../../sample/sample-options';
+import { startTestApp, testPlatform } from '../support/platform';
 
 export const TEST_SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 
@@ -141,10 +144,28 @@ export async function sessionTestApp(
   })
   class TestAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  app.set('trust proxy', 'loopback');
-  await app.init();
-  return app;
+  return startTestApp(moduleRef, { trustProxy: true }, trustLoopbackProxy);
+}
+
+/** On Express, trusts the loopback proxy (Fastify's adapter gets `trustProxy` instead). */
+export function trustLoopbackProxy(app: INestApplication): void {
+  if (testPlatform() === 'express') (app as NestExpressApplication).set('trust proxy', 'loopback');
+}
+
+/**
+ * The sample app (its AppModule: login / profile / logout / sessions) on the run's platform,
+ * trusting the loopback proxy as the session specs' requests come through one (unless
+ * `trustLoopback: false`; the sample's own `trustProxy` option still applies).
+ */
+export async function sessionSampleApp(
+  options: SampleOptions,
+  { trustLoopback = true }: { trustLoopback?: boolean } = {},
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.register(options)],
+  }).compile();
+  const trustProxy = trustLoopback || (options.trustProxy ?? 0) > 0;
+  return startTestApp(moduleRef, { trustProxy }, trustLoopback ? trustLoopbackProxy : undefined);
 }
 
 /** The `name=value` part of the session cookie a response set, if any. */

@@ -1,10 +1,14 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { startTestApp } from './platform';
 
-/** Compiles `module` as the app's root module and starts the app (no listen, no logs). */
-export async function bootApp(module: new () => unknown): Promise<NestExpressApplication> {
+/**
+ * Compiles `module` as the app's root module and starts the app on the run's platform
+ * (`TEST_PLATFORM`; no listen, no logs).
+ */
+export async function bootApp<T extends INestApplication = INestApplication>(
+  module: new () => unknown,
+): Promise<T> {
   const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  await app.init();
-  return app;
+  return startTestApp<T>(moduleRef);
 }

@@ -13,7 +13,7 @@ import {
   StreamableFile,
   type DynamicModule,
 } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Response } from 'express';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +27,8 @@ import {
   RedisModule,
   type RedisModuleOptions,
 } from '../../src';
+import { takeOverResponse } from '../../src/common/http-exchange';
+import { startTestApp } from './platform';
 
 const OPENAI = Symbol('OPENAI');
 type ChatBody = Omit<ChatCompletionCreateParamsBase, 'stream'> & { stream?: boolean };
@@ -75,8 +77,13 @@ class ShapesController {
   @Post('passthrough/chat/completions')
   @HttpCode(200)
   @CacheLLM({ scope: 'global' })
-  async passthrough(@Body() body: ChatBody, @Res({ passthrough: true }) res: Response) {
-    res.setHeader('x-handler', 'passthrough');
+  async passthrough(
+    @Body() body: ChatBody,
+    @Res({ passthrough: true }) res: Response | { header(name: string, value: string): void },
+  ) {
+    // Express's `res.setHeader`, Fastify's `reply.header`.
+    if ('setHeader' in res) res.setHeader('x-handler', 'passthrough');
+    else res.header('x-handler', 'passthrough');
     return await this.openai.chat.completions.create({ ...body, stream: false });
   }
 
@@ -105,14 +112,19 @@ class ShapesController {
     });
   }
 
-  /** Pipes the SDK stream into the response itself. */
+  /**
+   * Pipes the SDK stream into Node's response itself: Express's `res`, or Fastify's
+   * `reply.raw` after `reply.hijack()` (as Fastify asks of a handler that writes `reply.raw`).
+   */
   @Post('res/chat/completions')
   @CacheLLM({ scope: 'global' })
-  async piped(@Body() body: ChatBody, @Res() res: Response) {
+  async piped(@Body() body: ChatBody, @Res() res: unknown) {
     const stream = await this.openai.chat.completions.create({ ...body, stream: true });
-    res.status(200).setHeader('content-type', 'text/event-stream');
-    for await (const chunk of stream) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-    res.end('data: [DONE]\n\n');
+    const out = takeOverResponse(res);
+    out.statusCode = 200;
+    out.setHeader('content-type', 'text/event-stream');
+    for await (const chunk of stream) out.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    out.end('data: [DONE]\n\n');
   }
 }
 
@@ -163,17 +175,17 @@ export class LogCapture implements LoggerService {
   }
 }
 
-/** The shapes app, listening on a free port, with the `openai` SDK calling `upstream`. */
+/** The shapes app on the run's platform, listening on a free port, with the `openai` SDK calling `upstream`. */
 export async function startShapesApp(
   upstream: string,
   options: CachingModuleOptions,
   redis?: RedisModuleOptions,
-): Promise<{ app: NestExpressApplication; url: string; logs: LogCapture }> {
+): Promise<{ app: INestApplication; url: string; logs: LogCapture }> {
   const moduleRef = await Test.createTestingModule({
     imports: [ShapesModule.register(upstream, options, redis)],
   }).compile();
   const logs = new LogCapture();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: logs });
+  const app = await startTestApp(moduleRef, { logger: logs });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, logs };

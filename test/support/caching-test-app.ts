@@ -16,10 +16,10 @@ import {
   Req,
   UseGuards,
   type DynamicModule,
+  type INestApplication,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { from } from 'rxjs';
 import {
@@ -32,6 +32,8 @@ import {
   type RedisModuleOptions,
 } from '../../src';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../../src/common/cache-probe';
+import { rawResponse } from '../../src/common/http-exchange';
+import { startTestApp, testPlatform } from './platform';
 
 /** An OpenAI-style completion whose text is `text`. */
 export const completion = (text: string, finish = 'stop') => ({
@@ -71,7 +73,7 @@ class ProbeGuard implements CanActivate {
   constructor(@Inject(LLM_CACHE_PROBE) private readonly probe: LlmCacheProbe) {}
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const hit = await this.probe.willHit(context);
-    context.switchToHttp().getResponse<Response>().setHeader('x-probe', String(hit));
+    rawResponse(context.switchToHttp().getResponse()).setHeader('x-probe', String(hit));
     return true;
   }
 }
@@ -283,20 +285,47 @@ class TestLlmModule {
   }
 }
 
-/** A Nest app with `@CacheLLM` test routes (on Redis when given); `x-user` sets `req.user.id`. */
+type FastifyHooks = {
+  addHook(name: 'onRequest', hook: (req: WithUser, reply: unknown, done: () => void) => void): void;
+};
+
+/**
+ * Runs `hook` on every request before its route, with the platform's request: an Express
+ * middleware, or on Fastify an `onRequest` hook (Fastify's `request`, which the kit reads).
+ */
+export function onEveryRequest(app: INestApplication, hook: (req: WithUser) => void): void {
+  if (testPlatform() === 'fastify') {
+    const fastify = app.getHttpAdapter().getInstance() as FastifyHooks;
+    fastify.addHook('onRequest', (req, _reply, done) => {
+      hook(req);
+      done();
+    });
+    return;
+  }
+  app.use((req: WithUser, _res: unknown, next: () => void) => {
+    hook(req);
+    next();
+  });
+}
+
+/** The app's auth, as the specs fake it: `x-user` sets `req.user.id` (as Passport would). */
+export function userFromHeader(app: INestApplication): void {
+  onEveryRequest(app, (req) => {
+    const user = req.headers['x-user'];
+    if (typeof user === 'string') req.user = { id: user };
+  });
+}
+
+/**
+ * A Nest app on the run's platform with `@CacheLLM` test routes (on Redis when given);
+ * `x-user` sets `req.user.id`.
+ */
 export async function startCachingTestApp(
   options: CachingModuleOptions,
   redis?: RedisModuleOptions,
-): Promise<NestExpressApplication> {
+): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [TestLlmModule.register(options, redis)],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  app.use((req: WithUser, _res: unknown, next: () => void) => {
-    const user = req.headers['x-user'];
-    if (typeof user === 'string') req.user = { id: user };
-    next();
-  });
-  await app.init();
-  return app;
+  return startTestApp(moduleRef, {}, userFromHeader);
 }

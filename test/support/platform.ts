@@ -19,7 +19,8 @@ export function platformAdapter(
 
 /**
  * Creates the app of `moduleRef` on the run's platform and initializes it, ready for supertest
- * (`app.getHttpServer()`): on Fastify, after `init()` the instance must also be `ready()`.
+ * (`app.getHttpServer()`): on Fastify, after `init()` the instance must also be `ready()`. An
+ * app that fails to start is closed before the error is thrown.
  */
 export async function startTestApp<T extends INestApplication = INestApplication>(
   moduleRef: TestingModule,
@@ -33,9 +34,15 @@ export async function startTestApp<T extends INestApplication = INestApplication
       ? moduleRef.createNestApplication(adapter, { logger: false, ...appOptions })
       : moduleRef.createNestApplication({ logger: false, ...appOptions })
   ) as T;
-  await configure?.(app);
-  await app.init();
-  await readyForRequests(app);
+  try {
+    await configure?.(app);
+    await app.init();
+    await readyForRequests(app);
+  } catch (error) {
+    // A module that refuses to start (a spec may expect it) still closes what it opened.
+    await app.close();
+    throw error;
+  }
   return app;
 }
 

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createSampleApp } from '../../sample/app.factory';
 import type { SampleOptions } from '../../sample/sample-options';
@@ -13,6 +13,8 @@ export interface SampleServing {
    * `trust proxy` setting, Fastify's `trustProxy` option.
    */
   trustProxy?: string;
+  /** The app's logger (a spec that reads its log lines). @default false */
+  logger?: boolean | LoggerService;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function startSampleApp<T extends INestApplication = NestExpressApp
   serving: SampleServing = {},
 ): Promise<T> {
   const platform = testPlatform();
-  const app: INestApplication = await createSampleApp(options, false, {
+  const app: INestApplication = await createSampleApp(options, serving.logger ?? false, {
     platform,
     ...(serving.trustProxy !== undefined && { fastify: { trustProxy: serving.trustProxy } }),
   });

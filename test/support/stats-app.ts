@@ -4,6 +4,7 @@ import type { StatsSection } from '../../src/common/stats-source';
 import { RedisModule } from '../../src/redis/redis.module';
 import { StatsModule } from '../../src/stats/stats.module';
 import type { STATS_OPTIONS_TYPE } from '../../src/stats/stats.module-definition';
+import { startTestApp } from './platform';
 import { StatsFixtureModule } from './stats-fixtures';
 import type { RedisTarget } from './test-redis';
 
@@ -24,7 +25,10 @@ export interface StatsAppOptions {
   listen?: boolean;
 }
 
-/** An app with StatsModule and the fixture sources, on Redis when `redis` is given. */
+/**
+ * An app with StatsModule and the fixture sources, on Redis when `redis` is given, on the run's
+ * platform.
+ */
 export async function startStatsApp(options: StatsAppOptions): Promise<INestApplication> {
   let builder = Test.createTestingModule({
     imports: [
@@ -43,9 +47,8 @@ export async function startStatsApp(options: StatsAppOptions): Promise<INestAppl
   });
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = await startTestApp(moduleRef);
   if (options.listen) await app.listen(0, '127.0.0.1');
-  else await app.init();
   return app;
 }
 

@@ -1,4 +1,13 @@
-import { Body, Controller, Get, Module, Param, Post, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  type INestApplication,
+  Module,
+  Param,
+  Post,
+  Req,
+} from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
@@ -12,6 +21,7 @@ import {
   SessionService,
   StatsModule,
 } from '../../src';
+import { startTestApp, testPlatform } from './platform';
 import type { RedisTarget } from './test-redis';
 
 const SECRET = 'stats-llm-app-secret-0123456789-abcdef';
@@ -52,7 +62,7 @@ class ChatController {
 export async function startStatsLlmApp(options: {
   prefix: string;
   redis?: RedisTarget;
-}): Promise<NestExpressApplication> {
+}): Promise<INestApplication> {
   const { prefix, redis } = options;
   @Module({
     imports: [
@@ -65,8 +75,9 @@ export async function startStatsLlmApp(options: {
   })
   class StatsLlmAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [StatsLlmAppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  app.set('trust proxy', 'loopback');
-  await app.init();
-  return app;
+  // The proxy in front (X-Forwarded-Proto: https for the Secure cookie) is trusted.
+  return startTestApp(moduleRef, { trustProxy: true }, (app) => {
+    if (testPlatform() === 'express')
+      (app as NestExpressApplication).set('trust proxy', 'loopback');
+  });
 }
