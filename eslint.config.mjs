@@ -36,6 +36,7 @@ export default tseslint.config(
       '.tmp',
       // A consumer app of the packed tarball: test:compat type-checks it in a project of its own.
       'test/compat/app',
+      'test/compat/platform',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',
