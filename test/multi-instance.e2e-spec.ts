@@ -27,8 +27,7 @@ async function startInstances(
   };
   const apps: INestApplication[] = [];
   for (let i = 0; i < INSTANCES; i++) {
-    const app = await startSampleApp(options, { trustProxy: 'loopback' });
-    apps.push(app);
+    apps.push(await startSampleApp(options, { trustProxy: 'loopback' }));
   }
   return {
     apps,

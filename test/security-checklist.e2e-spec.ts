@@ -65,7 +65,7 @@ describe('security checklist', () => {
   let apps = 0;
   async function sample(
     options: SampleOptions = {},
-    logger: boolean | LoggerService = false,
+    logger: false | LoggerService = false,
   ): Promise<INestApplication> {
     return startSampleApp(
       {

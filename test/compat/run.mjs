@@ -93,11 +93,12 @@ const SWC = createRequire(import.meta.url)('../../jest.config.js').projects[0].t
  * Which node_modules files Jest leaves untransformed, as the README tells users: on Express all
  * but Nest's; on Fastify also the ES-module-only packages that @nestjs/platform-fastify and the
  * session plugins load, nested in other packages' node_modules (path-to-regexp under
- * @fastify/middie, cookie under @fastify/cookie).
+ * @fastify/middie, cookie under @fastify/cookie), and @fastify/cookie, whose import() of
+ * cookie Jest's CommonJS runtime cannot run.
  */
 const TRANSFORM_IGNORE = {
   express: '/node_modules/(?!@nestjs/)',
-  fastify: '/node_modules/(?!(.*/node_modules/)?(@nestjs|path-to-regexp|cookie)/)',
+  fastify: '/node_modules/(?!(.*/node_modules/)?(@nestjs|@fastify/cookie|path-to-regexp|cookie)/)',
 };
 
 /**
