@@ -16,16 +16,18 @@ const RUNS = { numRuns: 150, seed: 0x5a3e };
 const HTTPS = { 'X-Forwarded-Proto': 'https' };
 
 async function sampleApp(prefix: string): Promise<INestApplication> {
-  const app = await startSampleApp({
-    ...sampleRedis(),
-    sessionSecret: TEST_SECRET,
-    session: { prefix },
-    caching: { keyPrefix: `${prefix}llm` },
-    // Limits too high to matter, so every run reaches the handler; the guard still runs (and
-    // estimates each body's tokens).
-    throttling: relaxedThrottling(),
-  });
-  (app as unknown as { set(k: string, v: string): void }).set('trust proxy', 'loopback');
+  const app = await startSampleApp(
+    {
+      ...sampleRedis(),
+      sessionSecret: TEST_SECRET,
+      session: { prefix },
+      caching: { keyPrefix: `${prefix}llm` },
+      // Limits too high to matter, so every run reaches the handler; the guard still runs (and
+      // estimates each body's tokens).
+      throttling: relaxedThrottling(),
+    },
+    { trustProxy: 'loopback' },
+  );
   return app;
 }
 

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import type { SampleOptions } from '../sample/sample-options';
@@ -25,11 +25,9 @@ async function startInstances(
     caching: { keyPrefix: uniquePrefix(`${name}-cache`).slice(0, -1) },
     throttling,
   };
-  const apps: NestExpressApplication[] = [];
+  const apps: INestApplication[] = [];
   for (let i = 0; i < INSTANCES; i++) {
-    const app = await startSampleApp(options);
-    app.set('trust proxy', 'loopback');
-    apps.push(app);
+    apps.push(await startSampleApp(options, { trustProxy: 'loopback' }));
   }
   return {
     apps,

@@ -1,9 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { INestApplication, LoggerService } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { createSampleApp } from '../sample/app.factory';
 import { LlmProvider } from '../sample/llm/llm-provider';
 import type { SampleOptions } from '../sample/sample-options';
 import { REDIS_CLIENT, SessionModule, type RedisConnection } from '../src';
@@ -16,6 +14,7 @@ import {
   sampleRedis,
   untilReady,
 } from './support/test-redis';
+import { startSampleApp } from './support/sample-app';
 import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
 
 // The security checklist of issue 7, one test per item, named after it (the README's
@@ -66,9 +65,9 @@ describe('security checklist', () => {
   let apps = 0;
   async function sample(
     options: SampleOptions = {},
-    logger: boolean | LoggerService = false,
-  ): Promise<NestExpressApplication> {
-    const app = await createSampleApp(
+    logger: false | LoggerService = false,
+  ): Promise<INestApplication> {
+    return startSampleApp(
       {
         ...sampleRedis(server.target),
         sessionSecret: TEST_SECRET,
@@ -77,11 +76,8 @@ describe('security checklist', () => {
         throttling: { keyPrefix: `rl-${++apps}:` },
         ...options,
       },
-      logger,
+      { trustProxy: 'loopback', logger },
     );
-    app.set('trust proxy', 'loopback');
-    await app.init();
-    return app;
   }
 
   async function login(app: INestApplication, username = 'alice', cookie?: string) {
@@ -116,7 +112,7 @@ describe('security checklist', () => {
   }
 
   describe('session management (OWASP Session Management Cheat Sheet, ASVS 5.0 V7)', () => {
-    let app: NestExpressApplication;
+    let app: INestApplication;
     beforeAll(async () => (app = await sample()));
     afterAll(() => app.close());
 

@@ -11,7 +11,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { streamText } from 'ai';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { AGENT_CLIENTS, type AgentClients } from './agent.clients';
 import { AgentService } from './agent.service';
 import { DigestQueue } from './digest.queue';
@@ -21,6 +21,18 @@ function text(body: unknown, field: string, max = 4000): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > max)
     throw new BadRequestException(`"${field}" must be a string of 1 to ${max} characters`);
   return value;
+}
+
+/**
+ * Node's response to stream on: Express's `res` is one; Fastify's `reply` keeps it as `raw`,
+ * after `hijack()` tells Fastify the handler answers by itself.
+ */
+function streamingResponse(
+  res: ServerResponse | { raw: ServerResponse; hijack(): unknown },
+): ServerResponse {
+  if (!('hijack' in res)) return res;
+  res.hijack();
+  return res.raw;
 }
 
 /**
@@ -63,13 +75,17 @@ export class AgentController {
 
   /** `{ prompt }` -> SSE of `{ delta }` events, streamed through the AI SDK (a hit replays at the recorded pace). */
   @Post('chat')
-  async chat(@Body() body: unknown, @Res() res: Response): Promise<void> {
+  async chat(
+    @Body() body: unknown,
+    @Res() reply: ServerResponse | { raw: ServerResponse; hijack(): unknown },
+  ): Promise<void> {
     const result = streamText({
       model: this.clients.chat,
       prompt: text(body, 'prompt'),
       maxRetries: 0,
     });
-    res.status(200);
+    const res = streamingResponse(reply);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
     res.flushHeaders();

@@ -1,6 +1,8 @@
-// `npm run test:compat`: what a user gets from the packed tarball. Per Nest major (11 with the
-// TypeScript 5 its starter pins, 12 with TypeScript 6), in a fresh app that installs the
-// tarball and none of the optional peers:
+// `npm run test:compat`: what a user gets from the packed tarball. Per app (Nest 11 with the
+// TypeScript 5 its starter pins, Nest 12 with TypeScript 6, both on Express; and Nest 12 on
+// Fastify as the Nest docs set it up: @nestjs/platform-fastify, no @nestjs/platform-express,
+// with @fastify/session + @fastify/cookie), in a fresh app that installs the tarball and none of
+// the optional peers (the apps' installs run side by side):
 //   1. the public .d.ts name no type that the root does not export (public-types.mjs);
 //   2. a strict type-check of the app and its spec with `skipLibCheck: false`;
 //   3. the app's Jest e2e spec (test/compat/app): with the Nest starter's ts-jest config and
@@ -11,7 +13,8 @@
 // The apps live outside the repository (os.tmpdir()): inside it, Node and TypeScript would
 // find the repository's node_modules (optional peers included) by walking up.
 //
-//   COMPAT_NEST=12 npm run test:compat       only one major
+//   COMPAT_NEST=12 npm run test:compat       only one major's apps
+//   COMPAT_PLATFORM=fastify npm run test:compat  only one platform's apps
 //   COMPAT_REUSE_DIST=1 npm run test:compat  pack the existing dist/ (CI has just built it)
 //   COMPAT_REUSE_APPS=1 npm run test:compat  rerun the steps that depend on the Node version
 //                                            (Jest, consumers) in the apps the last run
@@ -28,8 +31,26 @@ const root = resolve(import.meta.dirname, '../..');
 const here = import.meta.dirname;
 const work = process.env.COMPAT_DIR ?? join(tmpdir(), 'nestjs-llm-kit-compat');
 const majors = process.env.COMPAT_NEST?.split(',') ?? ['11', '12'];
+const platforms = process.env.COMPAT_PLATFORM?.split(',') ?? ['express', 'fastify'];
+/**
+ * The consumer apps: `dir` under the work folder, the Nest major, the HTTP platform. Fastify on
+ * the current major only (one install more, not two): what it adds is the platform's edge.
+ */
+const APPS = [
+  { dir: 'nest11', major: '11', platform: 'express' },
+  { dir: 'nest12', major: '12', platform: 'express' },
+  { dir: 'nest12-fastify', major: '12', platform: 'fastify' },
+].filter((app) => majors.includes(app.major) && platforms.includes(app.platform));
 const reuseApps = Boolean(process.env.COMPAT_REUSE_APPS);
-const OPTIONAL_PEERS = ['prom-client', '@nestjs/swagger', 'openai', '@anthropic-ai/sdk', 'ai'];
+// @opentelemetry/api among them: without it the kit loads no OpenTelemetry code (issue 24).
+const OPTIONAL_PEERS = [
+  'prom-client',
+  '@nestjs/swagger',
+  'openai',
+  '@anthropic-ai/sdk',
+  'ai',
+  '@opentelemetry/api',
+];
 const repoPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** Each major's toolchain, as its Nest starter pins it. */
@@ -69,11 +90,24 @@ const SWC = createRequire(import.meta.url)('../../jest.config.js').projects[0].t
 ];
 
 /**
+ * Which node_modules files Jest leaves untransformed, as the README tells users: on Express all
+ * but Nest's; on Fastify also the ES-module-only packages that @nestjs/platform-fastify and the
+ * session plugins load, nested in other packages' node_modules (path-to-regexp under
+ * @fastify/middie, cookie under @fastify/cookie), and @fastify/cookie, whose import() of
+ * cookie Jest's CommonJS runtime cannot run.
+ */
+const TRANSFORM_IGNORE = {
+  express: '/node_modules/(?!@nestjs/)',
+  fastify: '/node_modules/(?!(.*/node_modules/)?(@nestjs|@fastify/cookie|path-to-regexp|cookie)/)',
+};
+
+/**
  * The Nest starter's test/jest-e2e.json (`transform` by ts-jest or @swc/jest). With `esm`,
  * plus what Nest 12 needs when Jest cannot require ES modules (Node < 24.9), as the README
- * tells users: Nest's files compiled to CommonJS too, by swc (ts-jest cannot: `import.meta`).
+ * tells users: Nest's files (and on Fastify a few more) compiled to CommonJS too, by swc
+ * (ts-jest cannot: `import.meta`).
  */
-const jestConfig = (transform, esm) => ({
+const jestConfig = (transform, esm, platform = 'express') => ({
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
   testEnvironment: 'node',
@@ -84,7 +118,7 @@ const jestConfig = (transform, esm) => ({
         '^.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
       }
     : { '^.+\\.(t|j)s$': transform },
-  ...(esm ? { transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'] } : {}),
+  ...(esm ? { transformIgnorePatterns: [TRANSFORM_IGNORE[platform]] } : {}),
 });
 
 /** Whether this Node lets Jest 30 require ES modules itself (vm.SourceTextModule#hasAsyncGraph). */
@@ -167,17 +201,36 @@ function pack() {
   return tarball;
 }
 
-/** Writes the app of one major, installs it from the tarball, and type-checks it. */
-function install(major, dir, tarball) {
-  const label = `Nest ${major}`;
+/** Each platform's packages: the adapter, and on Fastify the session plugins the kit registers. */
+const PLATFORM_PACKAGES = {
+  express: (major) => ({
+    dependencies: { '@nestjs/platform-express': `^${major}` },
+    devDependencies: { '@types/express': '^5.0.0' },
+  }),
+  fastify: (major) => ({
+    dependencies: {
+      '@nestjs/platform-fastify': `^${major}`,
+      '@fastify/cookie': repoPackage.peerDependencies['@fastify/cookie'],
+      '@fastify/session': repoPackage.peerDependencies['@fastify/session'],
+    },
+    devDependencies: {},
+  }),
+};
+const labelOf = (app) =>
+  `Nest ${app.major}${app.platform === 'express' ? '' : ` on ${app.platform}`}`;
+
+/** Writes one app: package.json, the shared app and its platform's files, configs. */
+function write(app, dir, tarball) {
+  const { major, platform } = app;
   mkdirSync(dir, { recursive: true });
+  const extra = PLATFORM_PACKAGES[platform](major);
   const pkg = {
-    name: `compat-nest${major}`,
+    name: `compat-${app.dir}`,
     private: true,
     dependencies: {
       '@nestjs/common': `^${major}`,
       '@nestjs/core': `^${major}`,
-      '@nestjs/platform-express': `^${major}`,
+      ...extra.dependencies,
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',
       'nestjs-llm-kit': `file:../${tarball}`,
@@ -187,7 +240,7 @@ function install(major, dir, tarball) {
       '@nestjs/testing': `^${major}`,
       '@swc/core': repoPackage.devDependencies['@swc/core'],
       '@swc/jest': repoPackage.devDependencies['@swc/jest'],
-      '@types/express': '^5.0.0',
+      ...extra.devDependencies,
       '@types/node': '^20.19.0',
       '@types/supertest': '^6.0.2',
       supertest: '^7.0.0',
@@ -195,17 +248,43 @@ function install(major, dir, tarball) {
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
   cpSync(join(here, 'app'), dir, { recursive: true });
+  cpSync(join(here, 'platform', platform), dir, { recursive: true });
   for (const file of ['consumer.cjs', 'consumer.mjs', 'scenario.cjs']) {
     cpSync(join(here, file), join(dir, file));
   }
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   const esm = major !== '11';
-  writeFileSync(join(dir, 'jest-ts.json'), JSON.stringify(jestConfig('ts-jest', esm)));
-  writeFileSync(join(dir, 'jest-swc.json'), JSON.stringify(jestConfig(SWC, esm)));
+  writeFileSync(join(dir, 'jest-ts.json'), JSON.stringify(jestConfig('ts-jest', esm, platform)));
+  writeFileSync(join(dir, 'jest-swc.json'), JSON.stringify(jestConfig(SWC, esm, platform)));
   writeFileSync(join(dir, 'jest-starter.json'), JSON.stringify(jestConfig('ts-jest', false)));
+}
 
-  const installed = step(`${label}: npm install (the tarball, no optional peer)`, () =>
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir),
+/** `npm install` in `dir`, its output kept for the step that reports it; resolves to the exit code. */
+function npmInstall(dir) {
+  return new Promise((done) => {
+    let output = '';
+    const child = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const started = performance.now();
+    child.on('close', (code) =>
+      done({ code, output, seconds: (performance.now() - started) / 1000 }),
+    );
+  });
+}
+
+/** After its install: the installed set is what a user of this platform gets; the type-check. */
+function check(app, dir, install) {
+  const label = labelOf(app);
+  const installed = step(
+    `${label}: npm install (the tarball, no optional peer; ${install.seconds.toFixed(1)} s side by side with the other apps)`,
+    () => {
+      process.stdout.write(install.output);
+      if (install.code !== 0) throw new Error(`npm install exited with ${install.code}`);
+    },
   );
   if (!installed) return false;
   step(`${label}: no optional peer installed, @types/express-session installed`, () => {
@@ -214,6 +293,11 @@ function install(major, dir, tarball) {
     if (!existsSync(join(dir, 'node_modules', '@types', 'express-session', 'index.d.ts')))
       throw new Error('@types/express-session did not come with the kit');
   });
+  if (app.platform === 'fastify')
+    step(`${label}: @nestjs/platform-express not installed`, () => {
+      if (existsSync(join(dir, 'node_modules', '@nestjs', 'platform-express')))
+        throw new Error('@nestjs/platform-express was installed: the kit must not need it');
+    });
   const typescript = join(dir, 'node_modules', 'typescript');
   const { version } = JSON.parse(readFileSync(join(typescript, 'package.json'), 'utf8'));
   step(`${label}: tsc ${version} --noEmit (strict, skipLibCheck: false)`, () =>
@@ -223,13 +307,15 @@ function install(major, dir, tarball) {
 }
 
 /** The steps whose outcome depends on the Node version: the Jest spec and the consumers. */
-function exercise(major, dir, redisUrl) {
-  const label = `Nest ${major}`;
+function exercise(app, dir, redisUrl) {
+  const { major } = app;
+  const label = labelOf(app);
   const jest = join(dir, 'node_modules', 'jest', 'bin', 'jest.js');
   // [config file, what it is, with Redis]
   const runs = [
     ['ts', 'ts-jest, on Redis', true],
-    ['swc', '@swc/jest, on Redis', true],
+    // On Fastify the transforms are the Express apps' (checked there): one run per store.
+    ...(app.platform === 'express' ? [['swc', '@swc/jest, on Redis', true]] : []),
     ['swc', '@swc/jest, no RedisModule (in-memory stores)', false],
   ];
   // Nest 12 where Jest can require ES modules itself (Node >= 24.9 with
@@ -253,7 +339,7 @@ function exercise(major, dir, redisUrl) {
     );
   }
   for (const consumer of ['consumer.cjs', 'consumer.mjs']) {
-    const env = { ...process.env, REDIS_URL: redisUrl };
+    const env = { ...process.env, REDIS_URL: redisUrl, COMPAT_PLATFORM: app.platform };
     step(`${label}: plain ${consumer}`, () => run(process.execPath, [consumer], dir, env));
   }
 }
@@ -277,18 +363,22 @@ await new Promise((ok, fail) => {
   redis.once('exit', (code) => fail(new Error(`redis-server exited with ${code}`)));
 });
 try {
-  for (const major of majors) {
-    const dir = join(work, `nest${major}`);
-    if (reuseApps) {
-      if (
-        !step(`Nest ${major}: app installed by an earlier run`, () => {
-          if (!existsSync(join(dir, 'node_modules'))) throw new Error(`no ${dir}/node_modules`);
-        })
-      )
-        continue;
-    } else if (!install(major, dir, tarball)) continue;
-    exercise(major, dir, `redis://127.0.0.1:${port}`);
+  const dirOf = (app) => join(work, app.dir);
+  let ready = APPS;
+  if (reuseApps) {
+    ready = APPS.filter((app) =>
+      step(`${labelOf(app)}: app installed by an earlier run`, () => {
+        if (!existsSync(join(dirOf(app), 'node_modules')))
+          throw new Error(`no ${dirOf(app)}/node_modules`);
+      }),
+    );
+  } else {
+    for (const app of APPS) write(app, dirOf(app), tarball);
+    // The installs wait on the registry and the disk more than on the CPU: side by side.
+    const installs = await Promise.all(APPS.map((app) => npmInstall(dirOf(app))));
+    ready = APPS.filter((app, i) => check(app, dirOf(app), installs[i]));
   }
+  for (const app of ready) exercise(app, dirOf(app), `redis://127.0.0.1:${port}`);
 } finally {
   redis.kill('SIGKILL');
 }

@@ -1,6 +1,7 @@
 // The app both consumers boot: every module of the kit on Redis, with decorators applied as
 // plain calls since neither consumer is compiled. It must start, answer requests that go
-// through each module, and shut down.
+// through each module, and shut down. On the platform COMPAT_PLATFORM names (Express unless
+// `fastify`: the Fastify app has no @nestjs/platform-express).
 const http = require('node:http');
 
 function send(port, method, path, body, headers = {}) {
@@ -97,7 +98,14 @@ async function boot(nest, kit, flavour) {
     AppModule,
   );
 
-  const app = await NestFactory.create(AppModule, { logger: false });
+  const app =
+    process.env.COMPAT_PLATFORM === 'fastify'
+      ? await NestFactory.create(
+          AppModule,
+          new (require('@nestjs/platform-fastify').FastifyAdapter)(),
+          { logger: false },
+        )
+      : await NestFactory.create(AppModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address();
   const version = require('@nestjs/core/package.json').version;
@@ -123,7 +131,7 @@ async function boot(nest, kit, flavour) {
     await app.close();
   }
   console.log(
-    `ok: ${flavour} consumer on Nest ${version} (Redis, caching, throttling, sessions, stats)`,
+    `ok: ${flavour} consumer on Nest ${version}, ${process.env.COMPAT_PLATFORM ?? 'express'} (Redis, caching, throttling, sessions, stats)`,
   );
 }
 

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createSampleApp } from '../../sample/app.factory';
 import type { SampleOptions } from '../../sample/sample-options';
@@ -6,13 +6,15 @@ import type { ThrottlingModuleOptions } from '../../src';
 import { readyForRequests, testPlatform } from './platform';
 import { uniquePrefix } from './test-redis';
 
-/** How the spec's client reaches the app. */
+/** How the spec's client reaches the app, and where the app logs. */
 export interface SampleServing {
   /**
    * The trusted proxies' addresses (`'loopback'` for supertest's X-Forwarded-For): Express's
    * `trust proxy` setting, Fastify's `trustProxy` option.
    */
   trustProxy?: string;
+  /** The app's logger: none by default, or a `LoggerService` of the spec's to read what it logs. */
+  logger?: false | LoggerService;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function startSampleApp<T extends INestApplication = NestExpressApp
   serving: SampleServing = {},
 ): Promise<T> {
   const platform = testPlatform();
-  const app: INestApplication = await createSampleApp(options, false, {
+  const app: INestApplication = await createSampleApp(options, serving.logger ?? false, {
     platform,
     ...(serving.trustProxy !== undefined && { fastify: { trustProxy: serving.trustProxy } }),
   });
