@@ -4,8 +4,10 @@ import type { Store } from 'express-session';
 import { rawRequest } from '../common/http-exchange';
 import { isObject } from '../common/is-object';
 import { optionalRequire } from '../common/optional-require';
+import { traceSessionState } from '../telemetry/kit-decisions';
 import type { SessionRuntime } from './session-runtime';
 import {
+  hasStoredSession,
   linkRequest,
   type SessionState,
   SESSION_RUNTIME_KEY,
@@ -235,6 +237,13 @@ class FastifySessions {
       } else if (session && loading?.state && session.sessionId === loading.sid)
         setState(session, loading.state);
       linkRequest(request as unknown as Request);
+      traceSessionState(
+        loading?.unavailable
+          ? 'unavailable'
+          : hasStoredSession(request as unknown as Request)
+            ? 'carried'
+            : 'none',
+      );
       (next as Done)();
     });
     instance.addHook('onSend', (_request, reply, _payload, next) => {
