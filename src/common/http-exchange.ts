@@ -191,3 +191,17 @@ export function requestSessionId(req: Request): string | undefined {
   const fastifyId = session?.sessionId;
   return typeof fastifyId === 'string' ? fastifyId : undefined;
 }
+
+/**
+ * Whether the session plugin sends a Secure cookie on this request: express-session's own test
+ * (`issecure`, with its `proxy` option) on Express; on Fastify `request.protocol` (which follows
+ * the adapter's `trustProxy`), as `@fastify/session` tests it.
+ */
+export function isSecureRequest(req: Request, proxy: boolean | undefined): boolean {
+  if (rawRequest(req) !== req) return (req as { protocol?: unknown }).protocol === 'https';
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
+  if (proxy === false) return false;
+  if (proxy !== true) return req.secure === true;
+  const header = String(req.headers['x-forwarded-proto'] ?? '');
+  return header.split(',')[0]!.trim().toLowerCase() === 'https';
+}

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Store } from 'express-session';
-import { rawRequest } from '../common/http-exchange';
 import { isObject } from '../common/is-object';
 import { optionalRequire } from '../common/optional-require';
 import { traceSessionState } from '../telemetry/kit-decisions';
@@ -26,20 +25,6 @@ const INSTALL_HINT = 'npm install @fastify/session @fastify/cookie';
 const FASTIFY_MIN_SECRET_CHARS = 32;
 /** Set by the module on a session while `@fastify/session` saves it at the end of the request. */
 const END_SAVE = Symbol('nestjs-llm-kit:end-save');
-
-/**
- * Whether the session plugin sends a Secure cookie on this request: express-session's own test
- * (`issecure`, with its `proxy` option) on Express; on Fastify `request.protocol` (which follows
- * the adapter's `trustProxy`), as `@fastify/session` tests it.
- */
-export function isSecureRequest(req: Request, proxy: boolean | undefined): boolean {
-  if (rawRequest(req) !== req) return (req as { protocol?: unknown }).protocol === 'https';
-  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
-  if (proxy === false) return false;
-  if (proxy !== true) return req.secure === true;
-  const header = String(req.headers['x-forwarded-proto'] ?? '');
-  return header.split(',')[0]!.trim().toLowerCase() === 'https';
-}
 
 type Done = (error?: unknown) => void;
 type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, ...rest: unknown[]) => void;

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { Store, type SessionData } from 'express-session';
+import { isSecureRequest } from '../common/http-exchange';
 import { isObject } from '../common/is-object';
 import type { LogThrottle } from '../common/log-throttle';
 import { resolveUserId } from '../common/request-identity';
@@ -15,7 +16,6 @@ import type {
 import { handleOf, refOf, refOfHandle, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
 import type { ResolvedStoreOptions } from './session-options.resolver';
-import { isSecureRequest } from './session-platform';
 import { requestOf, setState, stateOf, type SessionState } from './session-state';
 import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
 
