@@ -11,7 +11,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { streamText } from 'ai';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { AGENT_CLIENTS, type AgentClients } from './agent.clients';
 import { AgentService } from './agent.service';
 import { DigestQueue } from './digest.queue';
@@ -63,13 +63,14 @@ export class AgentController {
 
   /** `{ prompt }` -> SSE of `{ delta }` events, streamed through the AI SDK (a hit replays at the recorded pace). */
   @Post('chat')
-  async chat(@Body() body: unknown, @Res() res: Response): Promise<void> {
+  async chat(@Body() body: unknown, @Res() platformResponse: unknown): Promise<void> {
     const result = streamText({
       model: this.clients.chat,
       prompt: text(body, 'prompt'),
       maxRetries: 0,
     });
-    res.status(200);
+    const res = nodeResponse(platformResponse);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
     res.flushHeaders();
@@ -81,4 +82,15 @@ export class AgentController {
       res.end(`event: error\ndata: ${JSON.stringify({ error: 'upstream stream failed' })}\n\n`);
     }
   }
+}
+
+/**
+ * Node's response, for a handler that writes it itself: Express's `res` is one; on Fastify the
+ * reply is told not to send (`reply.hijack()`, as Fastify asks) and its `reply.raw` is written.
+ */
+function nodeResponse(res: unknown): ServerResponse {
+  const reply = res as { hijack?: () => void; raw?: ServerResponse };
+  if (typeof reply.hijack !== 'function' || !reply.raw) return res as ServerResponse;
+  reply.hijack();
+  return reply.raw;
 }
