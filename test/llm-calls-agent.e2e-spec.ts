@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DigestQueue } from '../sample/agent/digest.queue';
 import { LlmProvider } from '../sample/llm/llm-provider';
@@ -7,7 +7,7 @@ import { relaxedThrottling, startSampleApp } from './support/sample-app';
 import { sampleRedis, uniquePrefix } from './support/test-redis';
 
 describe('the sample agent, queue job and AI SDK chat (wrapped openai client, simulated LLM)', () => {
-  let app: NestExpressApplication;
+  let app: INestApplication;
   const latency = process.env.LLM_LATENCY_MS;
 
   beforeAll(async () => {

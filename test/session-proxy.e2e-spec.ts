@@ -4,8 +4,10 @@ import request from 'supertest';
 import { SessionService } from '../src';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
 import { sessionCookie, sessionTestApp } from './session-support/session-test-app';
+import { testPlatform } from './support/platform';
 
-// The Secure cookie follows express-session's `proxy` / Express's `trust proxy`; a Secure
+// The Secure cookie follows express-session's `proxy` / Express's `trust proxy` (Fastify's
+// `trustProxy` on Fastify); a Secure
 // cookie that cannot be sent (plain http) is reported, and its session is neither stored
 // nor counted against maxSessionsPerUser.
 
@@ -18,7 +20,8 @@ describe('SessionModule behind a proxy and over plain http', () => {
       prefix: uniquePrefix('sess-proxy'),
       ...options,
     })) as NestExpressApplication;
-    app.set('trust proxy', 1); // one TLS-terminating proxy in front
+    // One TLS-terminating proxy in front (Fastify's adapter trusts it: sessionTestApp).
+    if (testPlatform() === 'express') app.set('trust proxy', 1);
     return app;
   }
 

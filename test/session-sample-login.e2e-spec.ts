@@ -1,11 +1,10 @@
-import { type LoggerService, Logger } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type INestApplication, type LoggerService, Logger } from '@nestjs/common';
 import request from 'supertest';
 import { AppModule } from '../sample/app.module';
-import { createSampleApp } from '../sample/app.factory';
 import { DEMO_PARTITION_SECRET, samplePartitionSecret } from '../sample/partition-secret';
 import {
   sessionCookie,
+  sessionSampleApp,
   sessionTestApp,
   specRedis,
   TEST_SECRET,
@@ -25,22 +24,17 @@ describe("the sample's login and secrets", () => {
     ['memory', false],
     ['Redis', true],
   ] as const)('login on %s', (_name, redis) => {
-    let app: NestExpressApplication;
+    let app: INestApplication;
     let prefix: string;
     beforeAll(async () => {
       prefix = uniquePrefix('sess-login');
-      app = await createSampleApp(
-        {
-          ...(redis ? sampleRedis() : {}),
-          sessionSecret: TEST_SECRET,
-          cachePartitionSecret: 'session-sample-login-partition-secret-0123456789',
-          session: { prefix },
-          throttling: { keyPrefix: uniquePrefix('rl') },
-        },
-        false,
-      );
-      app.set('trust proxy', 'loopback');
-      await app.init();
+      app = await sessionSampleApp({
+        ...(redis ? sampleRedis() : {}),
+        sessionSecret: TEST_SECRET,
+        cachePartitionSecret: 'session-sample-login-partition-secret-0123456789',
+        session: { prefix },
+        throttling: { keyPrefix: uniquePrefix('rl') },
+      });
     });
     afterAll(() => app.close());
 

@@ -1,11 +1,11 @@
 import { Controller, Get, Module, Post, Req } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
 import request from 'supertest';
 import { RedisModule, SessionModule, SessionService, ThrottlingModule } from '../src';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
-import { sessionCookie, TEST_SECRET } from './session-support/session-test-app';
+import { sessionCookie, TEST_SECRET, trustLoopbackProxy } from './session-support/session-test-app';
+import { startTestApp } from './support/platform';
 
 @Controller()
 class LimitedController {
@@ -23,7 +23,7 @@ class LimitedController {
   }
 }
 
-describe("ThrottlingModule's session tracker on real express-session sessions", () => {
+describe("ThrottlingModule's session tracker on the platform's real session plugin", () => {
   it('limits anonymous clients like by IP, and a logged-in session on its own', async () => {
     @Module({
       imports: [
@@ -39,16 +39,14 @@ describe("ThrottlingModule's session tracker on real express-session sessions", 
     })
     class LimitedModule {}
     const moduleRef = await Test.createTestingModule({ imports: [LimitedModule] }).compile();
-    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-    app.set('trust proxy', 'loopback');
-    await app.init();
+    const app = await startTestApp(moduleRef, { trustProxy: true }, trustLoopbackProxy);
     const http = app.getHttpServer();
     const https = { 'X-Forwarded-Proto': 'https' };
     const login = await request(http).post('/login').set(https).expect(201); // anonymous: 1 of 3
     const cookie = sessionCookie(login)!;
     await request(http).get('/work').set(https).expect(200);
     await request(http).get('/work').set(https).expect(200);
-    // express-session gives each of these a fresh req.sessionID; the tracker uses the IP.
+    // The session plugin gives each of these a fresh session id; the tracker uses the IP.
     await request(http).get('/work').set(https).expect(429);
     await request(http).get('/work').set(https).set('Cookie', 'unrelated=1').expect(429);
     // The stored session the cookie carries has a budget of its own.

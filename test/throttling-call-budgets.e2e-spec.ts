@@ -1,5 +1,4 @@
-import { Module } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { type INestApplication, Module } from '@nestjs/common';
 import type OpenAI from 'openai';
 import {
   CachingModule,
@@ -19,7 +18,7 @@ import { testRedisOptions, uniquePrefix } from './support/test-redis';
 // memory store and on Redis alike: the fake upstream reports about 20 tokens a call, far
 // below the reservations (prompt estimate + max_tokens).
 
-async function start(redis: boolean, tokensPerMinute: number): Promise<NestExpressApplication> {
+async function start(redis: boolean, tokensPerMinute: number): Promise<INestApplication> {
   @Module({
     imports: [
       ...(redis ? [RedisModule.forRoot(testRedisOptions())] : []),
@@ -43,7 +42,7 @@ describe.each([
   ['Redis', true],
 ])('call-level budgets settle to the real usage (%s)', (_, redis) => {
   let fake: FakeProviders;
-  let app: NestExpressApplication | undefined;
+  let app: INestApplication | undefined;
   let openai: OpenAI;
 
   beforeAll(async () => (fake = await new FakeProviders().start()));

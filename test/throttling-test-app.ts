@@ -15,11 +15,12 @@ import {
   Sse,
   type Provider,
 } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { from, type Observable, of } from 'rxjs';
 import { Stream as OpenAiStream } from 'openai/streaming';
 import { authFromHeaders } from './support/header-user';
-import { startTestApp } from './support/platform';
+import { startTestApp, testPlatform } from './support/platform';
 import {
   LLMThrottle,
   RateLimit,
@@ -257,6 +258,11 @@ export interface TestAppOptions {
   redis?: RedisModuleOptions;
   /** Providers of a global module, e.g. the cache probe. */
   globalProviders?: Provider[];
+  /**
+   * The platform trusts X-Forwarded-For (`req.ip`, `req.ips`): Express's `trust proxy`,
+   * Fastify's `trustProxy` (the kit's own `trustProxy` option is the throttling one's).
+   */
+  platformTrustsProxy?: boolean;
 }
 
 @Global()
@@ -286,7 +292,10 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
   }).compile();
   // Stand-ins for the app's auth (req.user) and express-session with a stored session its
   // cookie carried (req.session, req.sessionID; test/session-throttling covers the real one).
-  return startTestApp(moduleRef, {}, (app) =>
+  const trustProxy = options.platformTrustsProxy ?? false;
+  return startTestApp(moduleRef, { trustProxy }, (app) => {
+    if (trustProxy && testPlatform() === 'express')
+      (app as NestExpressApplication).set('trust proxy', true);
     authFromHeaders(app, (req) => {
       const user = req.headers['x-test-user'];
       const session = req.headers['x-test-session'];
@@ -297,6 +306,6 @@ export async function throttledApp(options: TestAppOptions): Promise<INestApplic
         Object.assign(fields, { sessionID: session, session: {} });
       }
       return fields;
-    }),
-  );
+    });
+  });
 }

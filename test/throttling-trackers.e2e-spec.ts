@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { ThrottlingOptionsError } from '../src';
 import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
-import { throttledApp } from './throttling-test-app';
+import { HOUR_MS, throttledApp } from './throttling-test-app';
 
 describe('ThrottlingModule trackers', () => {
   it('ignores a spoofed X-Forwarded-For when no proxy is trusted', async () => {
@@ -32,6 +32,32 @@ describe('ThrottlingModule trackers', () => {
     await http.get('/by-ip').set('X-Forwarded-For', '2001:db8:0:1b00::1').expect(200);
     await app.close();
   });
+
+  it.each([
+    ['trusts', true],
+    ['does not trust', false],
+  ])(
+    "a tracker function reading req.ip follows the platform's setting: when it %s the proxy",
+    async (_, trusted) => {
+      const app = await throttledApp({
+        throttling: {
+          keyPrefix: uniquePrefix('throttle-req-ip'),
+          policies: { first: { limit: 1, ttlMs: HOUR_MS, by: (req) => req.ip } },
+        },
+        redis: testRedisOptions(),
+        platformTrustsProxy: trusted,
+      });
+      const http = request(app.getHttpServer());
+      await http.get('/one').set('X-Forwarded-For', '1.1.1.1').expect(200);
+      // Trusted, the header names the client (another one here); else the peer, spoofing nothing.
+      await http
+        .get('/one')
+        .set('X-Forwarded-For', '2.2.2.2')
+        .expect(trusted ? 200 : 429);
+      await http.get('/one').set('X-Forwarded-For', '1.1.1.1').expect(429);
+      await app.close();
+    },
+  );
 
   it.each([
     ['user', '/by-user', 'x-test-user'],

@@ -24,6 +24,18 @@ function text(body: unknown, field: string, max = 4000): string {
 }
 
 /**
+ * Node's response to stream on: Express's `res` is one; Fastify's `reply` keeps it as `raw`,
+ * after `hijack()` tells Fastify the handler answers by itself.
+ */
+function streamingResponse(
+  res: ServerResponse | { raw: ServerResponse; hijack(): unknown },
+): ServerResponse {
+  if (!('hijack' in res)) return res;
+  res.hijack();
+  return res.raw;
+}
+
+/**
  * LLM calls made in services, not route bodies: an agent (three dependent calls through the
  * wrapped `openai` client), a queue job (outside any request), and a chat streamed through the
  * AI SDK. All cached, coalesced, budgeted and counted by call site (`GET /stats/cache`).
@@ -63,13 +75,16 @@ export class AgentController {
 
   /** `{ prompt }` -> SSE of `{ delta }` events, streamed through the AI SDK (a hit replays at the recorded pace). */
   @Post('chat')
-  async chat(@Body() body: unknown, @Res() platformResponse: unknown): Promise<void> {
+  async chat(
+    @Body() body: unknown,
+    @Res() reply: ServerResponse | { raw: ServerResponse; hijack(): unknown },
+  ): Promise<void> {
     const result = streamText({
       model: this.clients.chat,
       prompt: text(body, 'prompt'),
       maxRetries: 0,
     });
-    const res = nodeResponse(platformResponse);
+    const res = streamingResponse(reply);
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
@@ -82,15 +97,4 @@ export class AgentController {
       res.end(`event: error\ndata: ${JSON.stringify({ error: 'upstream stream failed' })}\n\n`);
     }
   }
-}
-
-/**
- * Node's response, for a handler that writes it itself: Express's `res` is one; on Fastify the
- * reply is told not to send (`reply.hijack()`, as Fastify asks) and its `reply.raw` is written.
- */
-function nodeResponse(res: unknown): ServerResponse {
-  const reply = res as { hijack?: () => void; raw?: ServerResponse };
-  if (typeof reply.hijack !== 'function' || !reply.raw) return res as ServerResponse;
-  reply.hijack();
-  return reply.raw;
 }

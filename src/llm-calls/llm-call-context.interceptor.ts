@@ -10,7 +10,7 @@ import { runInRequest } from './request-context';
 
 /**
  * Runs a WebSocket gateway's or GraphQL resolver's handlers in their request's async context
- * (HTTP routes get it from `LlmCallContextMiddleware`, applied by `LlmCallsModule`). Apply it
+ * (HTTP routes get it from `LlmCallsModule`: a middleware on Express, a hook on Fastify). Apply it
  * where those handlers make wrapped LLM calls.
  *
  * @example

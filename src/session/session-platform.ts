@@ -57,7 +57,8 @@ interface FastifyRequestLike {
 
 interface FastifyReplyLike {
   getHeader(name: string): unknown;
-  header(name: string, value: string): unknown;
+  header(name: string, value: string | string[]): unknown;
+  removeHeader(name: string): unknown;
 }
 
 /** The part of a Fastify instance the module uses. */
@@ -238,9 +239,19 @@ class FastifySessions {
     });
     instance.addHook('onSend', (_request, reply, _payload, next) => {
       const cookies = reply.getHeader('set-cookie');
-      const list = Array.isArray(cookies) ? cookies : cookies ? [String(cookies)] : [];
-      if (list.some((cookie) => String(cookie).startsWith(`${cookieName}=`)))
-        reply.header('Cache-Control', 'no-store');
+      const list = (Array.isArray(cookies) ? cookies : cookies ? [cookies] : []).map(String);
+      const ours = list.filter((cookie) => cookie.startsWith(`${cookieName}=`));
+      if (ours.length > 0) reply.header('Cache-Control', 'no-store');
+      if (ours.length > 1) {
+        // A new id over the cookie's old one: @fastify/session clears the old cookie and sets
+        // the new one in two headers (their domains differ: undefined and null); one is meant.
+        const last = ours[ours.length - 1]!;
+        reply.removeHeader('set-cookie');
+        reply.header(
+          'set-cookie',
+          list.filter((cookie) => cookie === last || !ours.includes(cookie)),
+        );
+      }
       (next as Done)();
     });
     done();

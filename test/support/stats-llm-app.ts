@@ -8,7 +8,6 @@ import {
   Post,
   Req,
 } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
 import {
@@ -21,7 +20,8 @@ import {
   SessionService,
   StatsModule,
 } from '../../src';
-import { startTestApp, testPlatform } from './platform';
+import { trustLoopbackProxy } from '../session-support/session-test-app';
+import { startTestApp } from './platform';
 import type { RedisTarget } from './test-redis';
 
 const SECRET = 'stats-llm-app-secret-0123456789-abcdef';
@@ -76,8 +76,5 @@ export async function startStatsLlmApp(options: {
   class StatsLlmAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [StatsLlmAppModule] }).compile();
   // The proxy in front (X-Forwarded-Proto: https for the Secure cookie) is trusted.
-  return startTestApp(moduleRef, { trustProxy: true }, (app) => {
-    if (testPlatform() === 'express')
-      (app as NestExpressApplication).set('trust proxy', 'loopback');
-  });
+  return startTestApp(moduleRef, { trustProxy: true }, trustLoopbackProxy);
 }
