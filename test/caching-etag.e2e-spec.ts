@@ -29,6 +29,9 @@ describe('@CacheLLM ETag', () => {
     expect(miss.headers.etag).toBe(etagOf(miss.text));
     expect(hit.headers.etag).toBe(miss.headers.etag);
     expect(hit.text).toBe(miss.text);
+    // Only a GET or HEAD is conditional.
+    const posted = await post().set('If-None-Match', miss.headers.etag!);
+    expect([posted.status, posted.text]).toEqual([200, miss.text]);
   });
 
   it('answers a GET hit whose If-None-Match matches with 304 and no body, without the handler', async () => {
@@ -47,9 +50,12 @@ describe('@CacheLLM ETag', () => {
     expect(revalidated.headers['content-type']).toBeUndefined();
     const weak = await get().set('If-None-Match', `"other", W/${etag}`);
     expect(weak.status).toBe(304);
+    // A client that asks for a fresh answer gets one (the cache refreshes the entry).
+    const refreshed = await get().set('If-None-Match', etag).set('Cache-Control', 'no-cache');
+    expect([refreshed.status, refreshed.text]).toEqual([200, miss.text]);
     const changed = await get().set('If-None-Match', '"something-else"');
     expect([changed.status, changed.text]).toEqual([200, miss.text]);
-    expect(app.get(Calls).count).toBe(1);
+    expect(app.get(Calls).count).toBe(2);
   });
 
   it('answers a @CacheApi GET whose If-None-Match matches its ETag with 304 and no body', async () => {
