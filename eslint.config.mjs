@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 // session/, stats/ -> llm/, common/, redis/. Never back up, never sideways: a feature meets
 // another only through a token in common/ (as the cache probe does).
 const FEATURES = ['caching', 'throttling', 'session', 'stats'];
-const FOUNDATION = ['llm', 'common', 'redis'];
+const FOUNDATION = ['llm', 'common', 'redis', 'telemetry'];
 const dir = (name) => `./src/${name}`;
 const zones = [
   ...[...FEATURES, ...FOUNDATION].map((target) => ({
@@ -17,7 +17,8 @@ const zones = [
   ...FOUNDATION.map((target) => ({
     target: dir(target),
     from: FEATURES.map(dir),
-    message: 'llm/, common/ and redis/ sit below every feature: move the shared part down.',
+    message:
+      'llm/, common/, redis/ and telemetry/ sit below every feature: move the shared part down.',
   })),
   ...FEATURES.map((target) => ({
     target: dir(target),

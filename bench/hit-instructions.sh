@@ -4,13 +4,17 @@
 # to compare two rows (or two commits) on a noisy machine, unlike req/s.
 #   npm run build:sample && REDIS_URL=redis://127.0.0.1:6379 bench/hit-instructions.sh cache-llm-redis-l2
 # Prints total Ir / MEAS, and the same without V8's compilers (JIT work left after warm-up).
+# WITHOUT_OTEL_API=1: count the row as if `@opentelemetry/api` were not installed
+# (bench/without-otel-api.cjs), to compare with the same row with the peer installed.
 set -euo pipefail
 name=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${REDIS_URL:?set REDIS_URL}"
 WARM=${WARM:-6000} MEAS=${MEAS:-3000}
 tmp=$(mktemp -d)
-BENCH_UNDER_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg.out" node -e "
+preload=()
+[ "${WITHOUT_OTEL_API:-}" = 1 ] && preload=(-r "$root/bench/without-otel-api.cjs")
+BENCH_UNDER_CALLGRIND=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg.out" node "${preload[@]}" -e "
   const { scenarios } = require('$root/dist-sample/bench/scenarios');
   scenarios.find((s) => s.name === '$name').start({ redisUrl: '$REDIS_URL' })
     .then((t) => console.log('READY', t.url, JSON.stringify({ method: t.method ?? 'GET', body: t.body,

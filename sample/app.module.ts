@@ -14,6 +14,7 @@ import { GithubController } from './caching/github.controller';
 import { LlmModule } from './llm/llm.module';
 import { samplePartitionSecret } from './partition-secret';
 import type { SampleOptions } from './sample-options';
+import { SampleTelemetryModule } from './telemetry.module';
 import { sampleThrottlingOptions } from './throttling.config';
 
 function redisModule(options: SampleOptions): DynamicModule[] {
@@ -60,6 +61,8 @@ export class AppModule {
         // GET /stats, /stats/cache, /stats/metrics, /stats/dashboard; STATS_TOKEN protects them
         // and enables reset.
         StatsModule.forRoot({ token: options.statsToken }),
+        // Flushes the OpenTelemetry SDK that main.ts started, if any (sample/telemetry.ts).
+        SampleTelemetryModule,
       ],
       controllers: [AuthController, GithubController],
     };

@@ -1,3 +1,5 @@
+// First: the OpenTelemetry SDK (when OTEL_EXPORTER_OTLP_ENDPOINT is set) starts before Nest loads.
+import './telemetry';
 import { Logger } from '@nestjs/common';
 import { createSampleApp } from './app.factory';
 import { sampleOptionsFromEnv, samplePlatformFromEnv } from './sample-options';

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ThrottlingStats } from '../src';
+import { testPlatform } from './support/platform';
 import { inspectClient, ownRedis, testRedisOptions, uniquePrefix } from './support/test-redis';
 import { HOUR_MS, throttledApp } from './throttling-test-app';
 
@@ -226,6 +227,48 @@ describe('ThrottlingModule request limits (embedded memory store)', () => {
     const snapshot = await app.get(ThrottlingStats).snapshot();
     // /two's third request was rejected by 'second' alone; /one's fourth by 'first'.
     expect(snapshot.byPolicy.first).toEqual({ allowed: 5, rejected: 1 });
+    await close(app);
+  });
+});
+
+describe("a body the platform's parser refuses (before any guard)", () => {
+  // The platforms differ here, and each answers as it does for any route: Express's body-parser
+  // (100 kB limit) or Fastify's content-type parser (1 MiB bodyLimit). Neither reaches the guard.
+  const answers = {
+    express: {
+      malformed: { statusCode: 400, error: 'Bad Request', message: 'Unexpected end of JSON input' },
+      tooLarge: { statusCode: 413, message: 'request entity too large' },
+      limitBytes: 100 * 1024,
+    },
+    fastify: {
+      malformed: {
+        statusCode: 400,
+        message: "Body is not valid JSON but content-type is set to 'application/json'",
+      },
+      tooLarge: { statusCode: 413, message: 'Request body is too large' },
+      limitBytes: 1024 * 1024,
+    },
+  }[testPlatform()];
+
+  it('answers 400 / 413 as the platform does, and charges neither to the route limit', async () => {
+    const app = await throttledApp({
+      throttling: {
+        keyPrefix: uniquePrefix('throttle-parser'),
+        policies: { llm: { limit: 5, ttlMs: HOUR_MS } },
+      },
+    });
+    const http = request(app.getHttpServer());
+    const malformed = await http
+      .post('/llm')
+      .set('Content-Type', 'application/json')
+      .send('{"prompt": ');
+    expect([malformed.status, malformed.body]).toEqual([400, answers.malformed]);
+    const tooLarge = await http.post('/llm').send({ prompt: 'x'.repeat(answers.limitBytes) });
+    expect([tooLarge.status, tooLarge.body]).toEqual([413, answers.tooLarge]);
+    for (const refused of [malformed, tooLarge]) expect(refused.headers.ratelimit).toBeUndefined();
+    // The first request the guard sees finds the whole limit.
+    const ok = await http.post('/llm').send({ prompt: 'ok' }).expect(200);
+    expect(ok.headers.ratelimit).toBe('"llm";r=4;t=3600');
     await close(app);
   });
 });

@@ -1,4 +1,6 @@
 import { currentCallContext } from '../common/call-context';
+import { traceCoalescedWait } from '../telemetry/kit-decisions';
+import { type LlmCall, startLlmCall } from '../telemetry/llm-call.span';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
 import { modelOf } from './cache-entry.builder';
 import { CallStream, replayChunks } from './call-stream';
@@ -82,8 +84,10 @@ async function decide(
   // The store failed: the flight is this process's only (identical misses still make one
   // call), and nothing is stored.
   const failing = found.error !== undefined;
+  const waitedFromMs = Date.now();
   const joined = await cache.flight.join(hash, failing);
   if ('entry' in joined) {
+    traceCoalescedWait(waitedFromMs);
     record('coalesced', joined.entry.model, joined.entry);
     return { entry: joined.entry };
   }
@@ -130,6 +134,7 @@ async function callUpstream<R>(
 /**
  * A JSON call through the cache: the stored answer on a hit, else `fn()`'s, stored when
  * cacheable; concurrent identical calls share one `fn()` (in process and across instances).
+ * Traced as one LLM call (its span active through the flow) when the app has OpenTelemetry.
  */
 export async function cachedValue<T>(
   cache: CallCache,
@@ -138,6 +143,26 @@ export async function cachedValue<T>(
   callOptions: CachedCallOptions = {},
 ): Promise<T> {
   const options = withContext(callOptions);
+  const call = startLlmCall(params, options);
+  if (!call) return valueFlow(cache, params, fn, options);
+  try {
+    const response = await call.within(() =>
+      valueFlow(cache, params, () => call.callUpstream(fn), options),
+    );
+    call.end(response);
+    return response;
+  } catch (error) {
+    call.fail(error);
+    throw error;
+  }
+}
+
+async function valueFlow<T>(
+  cache: CallCache,
+  params: unknown,
+  fn: () => Promise<T>,
+  options: CachedCallOptions,
+): Promise<T> {
   const decision = await decide(cache, params, options);
   if ('entry' in decision) return JSON.parse(decision.entry.body) as T;
   const { upstream: lease, hash, store } = decision;
@@ -164,12 +189,33 @@ export async function cachedStream<C>(
   callOptions: CachedStreamOptions<C> = {},
 ): Promise<CallStream<C>> {
   const options = withContext(callOptions);
+  const call = startLlmCall(params, options);
+  if (!call) return streamFlow(cache, params, fn, options);
+  try {
+    return await call.within(() =>
+      streamFlow(cache, params, () => call.callUpstream(fn, true), options, call),
+    );
+  } catch (error) {
+    call.fail(error);
+    throw error;
+  }
+}
+
+/** The stream flow; its span (if any) ends on a hit at once, on a miss when the stream ends. */
+async function streamFlow<C>(
+  cache: CallCache,
+  params: unknown,
+  fn: () => Promise<StreamSource<C>> | StreamSource<C>,
+  options: CachedStreamOptions<C>,
+  call?: LlmCall,
+): Promise<CallStream<C>> {
   const revive = options.revive ?? ((chunk: unknown) => chunk as C);
   const decision = await decide(cache, params, options);
   if ('entry' in decision) {
     const events = decision.entry.events ?? completionEvents(decision.entry.body);
     const controller = new AbortController();
     const pace = options.replay ?? 'instant';
+    call?.end();
     return new CallStream(
       () => replayChunks(events, revive, pace, controller.signal)[Symbol.asyncIterator](),
       controller,
@@ -185,7 +231,9 @@ export async function cachedStream<C>(
       assembleCompletion(chunks.map((chunk) => ({ data: JSON.stringify(chunk), atMs: 0 }))));
   const finish = async (chunks: C[], events: RecordedEvent[], clean: boolean): Promise<void> => {
     const response = chunks.length > 0 ? assemble(chunks) : undefined;
-    await budget?.settle(response);
+    // Read wherever the caller reads the stream: the settle is still this call's.
+    await (call ? call.within(() => budget?.settle(response)) : budget?.settle(response));
+    call?.end(response);
     if (hash === undefined || !lease) return;
     const entry =
       clean && response !== undefined

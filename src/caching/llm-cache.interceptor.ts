@@ -32,6 +32,7 @@ import { FlightAbandonedError, type FlightLease, type Joined } from './single-fl
 import { recordMessages, replayMessages } from './sse-route';
 import { eventData, handlerOutput, type HandlerOutput, recordSse, replaySse } from './sse-stream';
 import { StreamRecorder } from './stream-recorder';
+import { type RouteTrace, startRouteTrace } from '../telemetry/route-call.trace';
 
 type XCache = 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED' | 'STALE';
 // @HttpCode()'s metadata key; the status it sets is applied only after the interceptors run.
@@ -55,6 +56,7 @@ interface Call {
   name: string;
   /** The content type this request gets whatever the cache state: SSE or JSON. */
   stream: boolean;
+  trace: RouteTrace;
 }
 
 /** How a handler run ends up: stored (through the lease, or directly) or only sent. */
@@ -109,7 +111,8 @@ export class LlmCacheInterceptor implements NestInterceptor {
       return next.handle();
     }
     const stream = route.sse || (options.wantsStream ?? defaultWantsStream)(req);
-    const call: Call = { context, next, options, req, res, route, name, stream };
+    const trace = startRouteTrace(req.body, name, options.usage);
+    const call: Call = { context, next, options, req, res, route, name, stream, trace };
     const lookup = this.probe.lookup(req, options, true, name);
     // An L1 hit (or the probe's settled lookup) answers without another promise.
     return lookup instanceof Promise
@@ -140,6 +143,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
       return this.run(call, lookup, { status: 'BYPASS', store: true, outcome: 'bypassed' });
     }
     let joined: Joined;
+    call.trace.waiting();
     try {
       joined = await this.cache.flight.join(hash, failing, takePrepared(call.req));
     } catch (error) {
@@ -217,10 +221,12 @@ export class LlmCacheInterceptor implements NestInterceptor {
       this.cache.record(run.outcome, modelOf(req.body), call.name);
     };
     const abandon = (): void => {
+      call.trace.end();
       void lease?.fail(new FlightAbandonedError()).catch(() => undefined);
     };
     if (lease) watchClose(res, lease, () => reading.cancel?.());
     const finish = (response: unknown, events?: RecordedEvent[]): CacheEntry | undefined => {
+      call.trace.end(response);
       const entry = this.cache.toEntry(req.body, response, Date.now() - started, {
         ttlMs: this.ttlMs(call, lookup),
         tags: typeof options.tags === 'function' ? options.tags(req) : options.tags,
@@ -245,7 +251,8 @@ export class LlmCacheInterceptor implements NestInterceptor {
     setHeader(res, 'X-Cache', run.status);
     if (call.route.sse) {
       let emitted = false;
-      const recorded = recordMessages(call.next.handle(), (events, clean) => {
+      const handled = call.trace.handle(run.status, () => call.next.handle());
+      const recorded = recordMessages(handled, (events, clean) => {
         if (!clean || events.length === 0) return abandon();
         const assembled = assembleCompletion(events);
         finish(assembled ?? events.map((event) => event.data).join('\n'), events);
@@ -259,17 +266,21 @@ export class LlmCacheInterceptor implements NestInterceptor {
           count(error);
           if (!emitted && this.servesStale(call, lookup, error))
             return this.answer(call, lookup.stale!, 'STALE');
+          call.trace.fail(error, isClientError(error, req));
           return throwError(() => error);
         }),
       );
     }
     let output: HandlerOutput;
     try {
-      output = await handlerOutput(call.next.handle(), call.stream);
+      output = await call.trace.handle(run.status, () =>
+        handlerOutput(call.next.handle(), call.stream),
+      );
     } catch (error) {
       count(error);
       await lease?.fail(error).catch(() => undefined);
       if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');
+      call.trace.fail(error, isClientError(error, req));
       throw error;
     }
     count();
@@ -323,6 +334,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
     try {
       for await (const chunk of recorder.record(source)) last = chunk;
     } catch (error) {
+      call.trace.fail(error, false);
       abandon();
       if (this.servesStale(call, lookup, error)) return this.answer(call, lookup.stale!, 'STALE');
       throw error;
@@ -340,6 +352,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
   /** The body of a cached answer, in the request's content type. */
   private answer(call: Call, entry: CacheEntry, status: XCache): Observable<unknown> {
     const { res, options } = call;
+    call.trace.served(status, entry);
     setHeader(res, 'X-Cache', status);
     setHeader(res, 'Age', String(Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000))));
     setHeader(res, 'X-Cache-Cost-Saved', entry.costUsd.toFixed(6));

@@ -6,6 +6,7 @@ import type { CacheSliceStats, CacheStatsSnapshot } from '../common/stats-shapes
 import { StatsSource, type StatsSnapshotSource } from '../common/stats-source';
 import { PriceTable } from '../llm/llm-pricing';
 import { withDeadline } from '../redis/deadline';
+import { traceCacheOutcome } from '../telemetry/kit-decisions';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/redis-connection.factory';
 import { isRedisReady } from '../redis/redis-ready';
 import { RedisScript } from '../redis/redis-script';
@@ -187,6 +188,7 @@ export class LlmCacheStats implements StatsSnapshotSource<CacheStatsSnapshot>, O
       }
     }
     if (saved && !entry.exact) this.add('t|estimated', 1);
+    traceCacheOutcome(outcome, entry, site ?? route);
   }
 
   /** The series a model is counted under (see the class comment). */

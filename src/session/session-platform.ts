@@ -76,11 +76,11 @@ function fail(message: string): never {
 function loadPlugins(): { cookie: unknown; session: unknown } {
   const cookie = optionalRequire<{ default: unknown }>('@fastify/cookie');
   const session = optionalRequire<{ default: unknown }>('@fastify/session');
+  const missing = [session ? [] : ['@fastify/session'], cookie ? [] : ['@fastify/cookie']].flat();
   if (!cookie || !session)
     fail(
-      `sessions on Fastify run on @fastify/session and @fastify/cookie, and ${
-        cookie ? '@fastify/session is' : session ? '@fastify/cookie is' : 'neither is'
-      } installed: \`${INSTALL_HINT}\`.`,
+      `sessions on Fastify run on @fastify/session and @fastify/cookie, and ${missing.join(' and ')} ` +
+        `${missing.length > 1 ? 'are' : 'is'} not installed: \`${INSTALL_HINT}\`.`,
     );
   return { cookie: cookie.default, session: session.default };
 }

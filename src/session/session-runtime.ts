@@ -4,6 +4,7 @@ import session, { type Store } from 'express-session';
 import { LogThrottle } from '../common/log-throttle';
 import { resolveUserId } from '../common/request-identity';
 import type { RedisConnection } from '../redis/redis.types';
+import { traceSessionState } from '../telemetry/kit-decisions';
 import { MemorySessionBackend } from './memory-session.backend';
 import { RedisSessionBackend } from './redis-session.backend';
 import { newSessionId, userTag } from './session-id';
@@ -13,6 +14,7 @@ import {
   SESSION_RUNTIME_KEY,
   SESSION_UNAVAILABLE,
   type SessionRequest,
+  hasStoredSession,
 } from './session-state';
 import { isKitStoreError, SessionUnavailableError } from './session.errors';
 import { LlmSessionStore } from './session.store';
@@ -112,6 +114,8 @@ export class SessionRuntime {
           return;
         }
         passed = true;
+        const unavailable = error instanceof SessionUnavailableError;
+        traceSessionState(unavailable ? 'unavailable' : hasStoredSession(req) ? 'carried' : 'none');
         if (error instanceof SessionUnavailableError) {
           // Routes that use the session answer 503; the others go on without one.
           request[SESSION_UNAVAILABLE] = error;

@@ -1,7 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import type { ParamDecoratorFactory } from '../common/nest-compat';
-import { storeDownException } from './session-http-errors';
 import { SESSION_UNAVAILABLE, type SessionRequest } from './session-state';
 
 /**
@@ -18,7 +17,9 @@ import { SESSION_UNAVAILABLE, type SessionRequest } from './session-state';
 export const Session: ParamDecoratorFactory<string> = createParamDecorator(
   (property: string | undefined, context: ExecutionContext): unknown => {
     const req = context.switchToHttp().getRequest<Request>();
-    if ((req as SessionRequest)[SESSION_UNAVAILABLE]) throw storeDownException();
+    // The store's error itself: the module's filter answers it 503 with Retry-After.
+    const unavailable = (req as SessionRequest)[SESSION_UNAVAILABLE];
+    if (unavailable) throw unavailable;
     const session = req.session as unknown as Record<string, unknown> | undefined;
     return property ? session?.[property] : session;
   },

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { noSessionException, storeDownException } from './session-http-errors';
+import { noSessionException } from './session-http-errors';
 import { hasStoredSession, SESSION_UNAVAILABLE, type SessionRequest } from './session-state';
 
 /**
@@ -16,7 +16,9 @@ import { hasStoredSession, SESSION_UNAVAILABLE, type SessionRequest } from './se
 export class SessionGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
-    if ((req as SessionRequest)[SESSION_UNAVAILABLE]) throw storeDownException();
+    // The store's error itself: the module's filter answers it 503 with Retry-After.
+    const unavailable = (req as SessionRequest)[SESSION_UNAVAILABLE];
+    if (unavailable) throw unavailable;
     if (!hasStoredSession(req)) throw noSessionException();
     return true;
   }

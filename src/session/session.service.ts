@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
 import { requestSessionId } from '../common/http-exchange';
 import { resolveUserId } from '../common/request-identity';
+import { traceSessionState } from '../telemetry/kit-decisions';
 import { CLEAR_SITE_DATA, SESSION_RUNTIME } from './session.constants';
 import { handleOf, refOf, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
@@ -86,6 +87,7 @@ export class SessionService {
     linkRequest(req);
     Object.assign(req.session, data);
     await call((done) => req.session.save(done));
+    traceSessionState('created');
     return requestSessionId(req)!;
   }
 

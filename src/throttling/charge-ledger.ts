@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { PriceTable } from '../llm/llm-pricing';
+import { traceBudgetReserved, traceBudgetSettled, traceRefusal } from '../telemetry/kit-decisions';
 import { reserveFor, type Reservation } from './budget-reservation';
 import { priceTableOf } from './route-plan';
 import { type Charge, chargeOf, type SettleItem } from './throttle-store.interface';
@@ -69,7 +70,12 @@ export class ChargeLedger {
   /** Admits every check or none; when admitted, the lease that settles them. */
   async reserve(checks: LedgerCheck[], reservation?: Reservation): Promise<Reserved> {
     const outcome = await this.throttling.consume(checks);
-    if (!outcome.allowed) return outcome;
+    if (!outcome.allowed) {
+      traceRefusal(checks, outcome.results, outcome.unavailable);
+      return outcome;
+    }
+    if (reservation && checks.some((check) => check.kind !== 'requests'))
+      traceBudgetReserved(reservation.tokens, reservation.usd);
     const charges = checks.map((check, i) => chargeOf(check, outcome.results[i]));
     const lease = new Lease(this, checks, charges, outcome.stores, reservation);
     return { ...outcome, lease };
@@ -185,6 +191,7 @@ export class Lease {
       items.push({ charge: this.charges[i]!, actual });
       stores.push(this.stores[i]!);
     });
+    if (items.length > 0 && this.reservation) traceBudgetSettled(cost.tokens, cost.usd);
     return this.ledger.settle(items, stores);
   }
 }

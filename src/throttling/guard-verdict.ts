@@ -9,6 +9,7 @@ import type { ResolvedThrottlingOptions } from './throttling-options';
 import type { LimitReachedDetail } from './throttling-options.interface';
 import type { ThrottlingStats } from './throttling-stats.service';
 import { wsRefusal } from './ws-request';
+import { traceThrottleVerdict } from '../telemetry/kit-decisions';
 
 /** A refusal in the context's terms: `WsException` on a gateway, GraphQL-ready on a resolver. */
 export function refusalIn(context: ExecutionContext, error: HttpException): Error {
@@ -28,6 +29,7 @@ export function reportVerdict(
   checks: GuardCheck[],
   outcome: Evaluation,
 ): void {
+  traceThrottleVerdict(checks, outcome.results, outcome.allowed);
   const headers: HeaderPolicy[] = [];
   checks.forEach((check, i) => {
     const result = outcome.results[i];

@@ -42,7 +42,15 @@ const APPS = [
   { dir: 'nest12-fastify', major: '12', platform: 'fastify' },
 ].filter((app) => majors.includes(app.major) && platforms.includes(app.platform));
 const reuseApps = Boolean(process.env.COMPAT_REUSE_APPS);
-const OPTIONAL_PEERS = ['prom-client', '@nestjs/swagger', 'openai', '@anthropic-ai/sdk', 'ai'];
+// @opentelemetry/api among them: without it the kit loads no OpenTelemetry code (issue 24).
+const OPTIONAL_PEERS = [
+  'prom-client',
+  '@nestjs/swagger',
+  'openai',
+  '@anthropic-ai/sdk',
+  'ai',
+  '@opentelemetry/api',
+];
 const repoPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** Each major's toolchain, as its Nest starter pins it. */

@@ -90,6 +90,16 @@ describe('nestjs-llm-kit, installed from its tarball', () => {
     expect(report.sessions?.created).toBeGreaterThanOrEqual(3);
   });
 
+  it('is installed without @opentelemetry/api: the optional peer cannot be resolved in this app', () => {
+    let code: unknown;
+    try {
+      require.resolve('@opentelemetry/api');
+    } catch (error) {
+      code = (error as { code?: unknown }).code;
+    }
+    expect(code).toBe('MODULE_NOT_FOUND');
+  });
+
   it('runs without the optional peers: /stats/metrics says how to get prom-client', async () => {
     const res = await http().get('/stats/metrics').expect(501);
     expect(JSON.stringify(res.body)).toContain('npm install prom-client');
