@@ -27,7 +27,8 @@ async function startInstances(
   };
   const apps: INestApplication[] = [];
   for (let i = 0; i < INSTANCES; i++) {
-    apps.push(await startSampleApp(options, { trustProxy: 'loopback' }));
+    const app = await startSampleApp(options, { trustProxy: 'loopback' });
+    apps.push(app);
   }
   return {
     apps,

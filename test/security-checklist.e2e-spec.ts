@@ -65,7 +65,7 @@ describe('security checklist', () => {
   let apps = 0;
   async function sample(
     options: SampleOptions = {},
-    logger: false | LoggerService = false,
+    logger: boolean | LoggerService = false,
   ): Promise<INestApplication> {
     return startSampleApp(
       {

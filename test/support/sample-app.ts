@@ -6,15 +6,15 @@ import type { ThrottlingModuleOptions } from '../../src';
 import { readyForRequests, testPlatform } from './platform';
 import { uniquePrefix } from './test-redis';
 
-/** How the spec's client reaches the app, and where the app logs. */
+/** How the spec's client reaches the app. */
 export interface SampleServing {
   /**
    * The trusted proxies' addresses (`'loopback'` for supertest's X-Forwarded-For): Express's
    * `trust proxy` setting, Fastify's `trustProxy` option.
    */
   trustProxy?: string;
-  /** The app's logger: none by default, or a `LoggerService` of the spec's to read what it logs. */
-  logger?: false | LoggerService;
+  /** The app's logger (a spec that reads its log lines). @default false */
+  logger?: boolean | LoggerService;
 }
 
 /**
