@@ -4,7 +4,7 @@ import { SimulatedLlmProvider } from '../sample/llm/simulated-llm.provider';
 import { samplePlatformFromEnv } from '../sample/sample-options';
 import { testPlatform } from './support/platform';
 import { startSampleApp } from './support/sample-app';
-import { sampleRedis } from './support/test-redis';
+import { sampleRedis, uniquePrefix } from './support/test-redis';
 
 describe('sample app', () => {
   const latency = process.env.LLM_LATENCY_MS;
@@ -13,7 +13,8 @@ describe('sample app', () => {
 
   it.each([
     ['embedded memory stores', () => ({})],
-    ['Redis', () => sampleRedis()],
+    // A cache of this run's own: the Express and Fastify projects share one Redis server.
+    ['Redis', () => ({ ...sampleRedis(), caching: { keyPrefix: uniquePrefix('sample-app') } })],
   ])(
     'answers POST /llm/generate with a completion and usage after the simulated latency (%s)',
     async (_, options) => {
