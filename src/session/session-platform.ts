@@ -25,6 +25,8 @@ const INSTALL_HINT = 'npm install @fastify/session @fastify/cookie';
 const FASTIFY_MIN_SECRET_CHARS = 32;
 /** Set by the module on a session while `@fastify/session` saves it at the end of the request. */
 const END_SAVE = Symbol('nestjs-llm-kit:end-save');
+/** Set on a request whose cookie carried no stored session (a new visitor, a forged id). */
+const NOT_CARRIED = Symbol('nestjs-llm-kit:not-carried');
 
 type Done = (error?: unknown) => void;
 type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, ...rest: unknown[]) => void;
@@ -222,29 +224,31 @@ class FastifySessions {
       } else if (session && loading?.state && session.sessionId === loading.sid)
         setState(session, loading.state);
       linkRequest(request as unknown as Request);
-      traceSessionState(
-        loading?.unavailable
-          ? 'unavailable'
-          : hasStoredSession(request as unknown as Request)
-            ? 'carried'
-            : 'none',
-      );
+      const carried = hasStoredSession(request as unknown as Request);
+      if (!carried) request[NOT_CARRIED] = true;
+      traceSessionState(loading?.unavailable ? 'unavailable' : carried ? 'carried' : 'none');
       (next as Done)();
     });
-    instance.addHook('onSend', (_request, reply, _payload, next) => {
+    instance.addHook('onSend', (request, reply, _payload, next) => {
       const cookies = reply.getHeader('set-cookie');
       const list = (Array.isArray(cookies) ? cookies : cookies ? [cookies] : []).map(String);
       const ours = list.filter((cookie) => cookie.startsWith(`${cookieName}=`));
       if (ours.length > 0) reply.header('Cache-Control', 'no-store');
-      if (ours.length > 1) {
-        // A new id over the cookie's old one: @fastify/session clears the old cookie and sets
-        // the new one in two headers (their domains differ: undefined and null); one is meant.
-        const last = ours[ours.length - 1]!;
+      // A new id over the cookie's old one: @fastify/session clears the old cookie and sets
+      // the new one in two headers (their domains differ: undefined and null); one is meant.
+      // A cookie that carried no stored session (forged, expired, revoked) and gets no new
+      // one: the plugin clears it, with neither Secure nor HttpOnly (a `__Host-` clear that
+      // browsers refuse); express-session sends nothing then, and neither does the kit.
+      const keep =
+        ours.length > 1
+          ? ours[ours.length - 1]
+          : request[NOT_CARRIED] && ours.length === 1 && ours[0]!.startsWith(`${cookieName}=;`)
+            ? undefined
+            : ours[0];
+      if (ours.length > 0 && keep !== ours[0]) {
         reply.removeHeader('set-cookie');
-        reply.header(
-          'set-cookie',
-          list.filter((cookie) => cookie === last || !ours.includes(cookie)),
-        );
+        const rest = list.filter((cookie) => cookie === keep || !ours.includes(cookie));
+        if (rest.length > 0) reply.header('set-cookie', rest);
       }
       (next as Done)();
     });
