@@ -145,12 +145,17 @@ export async function cachedValue<T>(
   const options = withContext(callOptions);
   const call = startLlmCall(params, options);
   if (!call) return valueFlow(cache, params, fn, options);
+  const response = await traced(call, () =>
+    valueFlow(cache, params, () => call.callUpstream(fn), options),
+  );
+  call.end(response);
+  return response;
+}
+
+/** `run` with the call's span active; a failure is recorded on the span, then thrown. */
+async function traced<T>(call: LlmCall, run: () => Promise<T>): Promise<T> {
   try {
-    const response = await call.within(() =>
-      valueFlow(cache, params, () => call.callUpstream(fn), options),
-    );
-    call.end(response);
-    return response;
+    return await call.within(run);
   } catch (error) {
     call.fail(error);
     throw error;
@@ -191,14 +196,9 @@ export async function cachedStream<C>(
   const options = withContext(callOptions);
   const call = startLlmCall(params, options);
   if (!call) return streamFlow(cache, params, fn, options);
-  try {
-    return await call.within(() =>
-      streamFlow(cache, params, () => call.callUpstream(fn, true), options, call),
-    );
-  } catch (error) {
-    call.fail(error);
-    throw error;
-  }
+  return traced(call, () =>
+    streamFlow(cache, params, () => call.callUpstream(fn, true), options, call),
+  );
 }
 
 /** The stream flow; its span (if any) ends on a hit at once, on a miss when the stream ends. */
