@@ -33,6 +33,10 @@ describe('GET /stats/dashboard in headless Chromium', () => {
     app = await startStatsApp({
       prefix: uniquePrefix('stats-dashboard'),
       redis: testRedisOptions(),
+      // The page is under test here, not the deadline (redis-frozen and stats-module check
+      // that): the kit's default bound, so a CI machine busy with Chromium and three other
+      // Jest lanes does not turn one slow poll into a 503 (seen once at 500 ms).
+      commandTimeoutMs: 2_000,
       listen: true,
       stats: { path: 'admin/stats', token: TOKEN, seriesIntervalMs: 1000, dashboardPollMs: 200 },
     });
@@ -114,6 +118,10 @@ describe('GET /stats/dashboard in headless Chromium', () => {
     });
     page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
     page.on('requestfailed', (req) => errors.push(`requestfailed: ${req.url()}`));
+    // The console names no URL for an error answer; this names which fetch it was.
+    page.on('response', (res) => {
+      if (res.status() >= 400) errors.push(`response ${res.status()}: ${res.url()}`);
+    });
 
     await page.goto(`${origin}/admin/stats/dashboard#token=${TOKEN}`);
     await page.locator('#hits', { hasText: /^17$/ }).waitFor();

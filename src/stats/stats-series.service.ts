@@ -107,14 +107,23 @@ export class StatsSeriesService implements OnApplicationBootstrap, OnModuleDestr
     return true;
   }
 
-  /** The recorded points, oldest first; fails after RedisModule's `commandTimeoutMs`. */
+  /**
+   * The recorded points, oldest first; fails after RedisModule's `commandTimeoutMs`, with a
+   * warning in the log (the route's 503 points there).
+   */
   async points(): Promise<StatsSeriesPoint[]> {
     if (!this.redis) return [...this.memory];
-    const raw = await this.bounded(
-      this.redis.lRange(this.keys.points, 0, -1),
-      'a stats series read',
-    );
-    return raw.map((item) => JSON.parse(item) as StatsSeriesPoint).sort((a, b) => a.t - b.t);
+    try {
+      const raw = await this.bounded(
+        this.redis.lRange(this.keys.points, 0, -1),
+        'a stats series read',
+      );
+      return raw.map((item) => JSON.parse(item) as StatsSeriesPoint).sort((a, b) => a.t - b.t);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.warn.warn('series-read', `stats time series not read: ${reason}`);
+      throw error;
+    }
   }
 
   /** Drops the recorded points (after a reset the old totals would read as a drop). */
