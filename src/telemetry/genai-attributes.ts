@@ -79,7 +79,7 @@ export function metricAttributes(request: RequestAttributes, responseModel?: str
     'gen_ai.provider.name': request['gen_ai.provider.name'],
     'gen_ai.request.model': boundedModel(request['gen_ai.request.model']),
   };
-  if (responseModel) attributes['gen_ai.response.model'] = boundedModel(responseModel);
+  if (responseModel) attributes['gen_ai.response.model'] = boundedModel(text(responseModel));
   return attributes;
 }
 
@@ -122,7 +122,7 @@ export function responseFacts(
 /** The span attributes of response facts (usage only for a call that went upstream). */
 export function responseAttributes(facts: ResponseFacts, upstream: boolean): Attributes {
   const attributes: Attributes = {};
-  if (facts.model) attributes['gen_ai.response.model'] = facts.model;
+  if (facts.model) attributes['gen_ai.response.model'] = text(facts.model);
   if (facts.finishReasons) attributes['gen_ai.response.finish_reasons'] = facts.finishReasons;
   if (upstream && facts.usage) {
     attributes['gen_ai.usage.input_tokens'] =
