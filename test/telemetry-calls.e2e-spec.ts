@@ -251,7 +251,7 @@ describe('OpenTelemetry: call-level LLM calls (wrapped SDK, AI SDK, LlmCallServi
     expect(JSON.stringify(quiet!.attributes)).not.toContain('private prompt');
     const [captured] = callSpans('job.captured');
     expect(JSON.parse(captured!.attributes['gen_ai.input.messages'] as string)).toEqual([
-      { role: 'user', content: 'shared prompt' },
+      { role: 'user', parts: [{ type: 'text', content: 'shared prompt' }] },
     ]);
     expect(JSON.parse(captured!.attributes['gen_ai.output.messages'] as string)).toEqual([
       { role: 'assistant', parts: [{ type: 'text', content: 'reply to shared prompt' }] },

@@ -165,10 +165,10 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
     for (const server of servers) expect(server?.kind).toBe(1);
   });
 
-  it('traces an @Sse() route: the miss from its recorded events, then the replayed hit', async () => {
+  it("traces a GET @Sse() route keyed on its query: named by the query's model, the miss from its recorded events, then the replayed hit", async () => {
     const get = () =>
       request(app.getHttpServer())
-        .get('/events?prompt=sse')
+        .get('/events?prompt=sse&model=gpt-4o-mini')
         .set('Accept', 'text/event-stream')
         .expect(200);
     expect((await get()).headers['x-cache']).toBe('MISS');
@@ -178,9 +178,12 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
     const servers = otel.server('/events');
     expect(otel.parentOf(miss!)).toBe(servers[0]);
     expect(otel.parentOf(hit!)).toBe(servers[1]);
-    // The query names no model: the span is named by its operation only.
-    expect(miss!.name).toBe('chat');
+    // A GET has no body: the request attributes come from its query.
+    expect(miss!.name).toBe('chat gpt-4o-mini');
+    expect(hit!.name).toBe('chat gpt-4o-mini');
     expect(miss!.attributes).toMatchObject({
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.provider.name': 'openai',
       'llm_kit.cache.outcome': 'miss',
       'llm_kit.call_site': 'GET /events',
       'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
@@ -275,6 +278,143 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
     // The admitted request's LLM call; the refused one made none.
     expect(chatSpans()).toHaveLength(1);
     expect(otel.parentOf(chatSpans()[0]!)).toBe(admitted);
+  });
+
+  it('traces an @LLMThrottle route without @CacheLLM: one CLIENT LLM-call span under the HTTP span, the budget on the HTTP span, none for a refusal', async () => {
+    const ok = await request(app.getHttpServer())
+      .post('/throttled')
+      .send({ model: 'gpt-4o-mini', prompt: 'throttled only', max_tokens: 40 })
+      .expect(200);
+    expect(ok.headers['x-cache']).toBeUndefined();
+    await request(app.getHttpServer())
+      .post('/throttled')
+      // More than the 2,000-token budget has left after the first request: a 429.
+      .send({ model: 'gpt-4o-mini', prompt: 'too large', max_tokens: 1_990 })
+      .expect(429);
+    const [admitted, refused] = otel.server('/throttled');
+    const spans = chatSpans();
+    expect(spans).toHaveLength(1);
+    const [span] = spans;
+    expect(span!.name).toBe('chat gpt-4o-mini');
+    expect(span!.kind).toBe(CLIENT);
+    expect(otel.parentOf(span!)).toBe(admitted);
+    expect(span!.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.request.max_tokens': 40,
+      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.usage.input_tokens': 10,
+      'gen_ai.usage.output_tokens': 20,
+      'llm_kit.call_site': 'POST /throttled',
+    });
+    // No cache on the route: no cache outcome.
+    expect(span!.attributes['llm_kit.cache.outcome']).toBeUndefined();
+    const [upstream] = otel.named('llm_kit.upstream');
+    expect(otel.parentOf(upstream!)).toBe(span);
+    expect(otel.named('llm_kit.upstream')).toHaveLength(1);
+    // The guard's decision and the budget stay on the HTTP span, as on a @CacheLLM route.
+    expect(admitted!.attributes).toMatchObject({
+      'llm_kit.throttle.decision': 'allowed',
+      'llm_kit.throttle.policy': 'otel',
+      'llm_kit.budget.reserved_tokens': expect.any(Number),
+      'llm_kit.budget.settled_tokens': 30,
+    });
+    // The refusal: an event on its HTTP span, no LLM-call span (no call was made).
+    expect(refused!.attributes['llm_kit.throttle.decision']).toBe('refused');
+    expect(refused!.events.find((e) => e.name === 'llm_kit.refusal')?.attributes).toMatchObject({
+      'llm_kit.refusal.reason': 'tokens',
+      'llm_kit.throttle.policy': 'otel:tokens',
+    });
+    const durations = await otel.points('gen_ai.client.operation.duration');
+    expect(
+      durations.some(
+        (p) =>
+          p.attributes['gen_ai.request.model'] === 'gpt-4o-mini' &&
+          p.attributes['gen_ai.response.model'] === 'gpt-4o-mini-2024-07-18' &&
+          p.attributes['llm_kit.cache.outcome'] === undefined,
+      ),
+    ).toBe(true);
+  });
+
+  it('traces a streamed @LLMThrottle route without @CacheLLM from its chunks (no budget: the span alone)', async () => {
+    const res = await request(app.getHttpServer())
+      .post('/throttled-stream')
+      .send({ model: 'gpt-4o-mini', prompt: 'chunks' })
+      .expect(200);
+    expect(res.text).toContain('chunks');
+    const [span] = chatSpans();
+    expect(chatSpans()).toHaveLength(1);
+    expect(otel.parentOf(span!)).toBe(otel.server('/throttled-stream')[0]);
+    expect(span!.name).toBe('chat gpt-4o-mini');
+    expect(span!.attributes).toMatchObject({
+      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+      'gen_ai.response.finish_reasons': ['length'],
+      'gen_ai.usage.input_tokens': 6,
+      'gen_ai.usage.output_tokens': 3,
+      'llm_kit.call_site': 'POST /throttled-stream',
+    });
+  });
+
+  it('records a failed @LLMThrottle route call as the conventions say', async () => {
+    await request(app.getHttpServer())
+      .post('/throttled')
+      .send({ model: 'gpt-4o-mini', prompt: 'fail', max_tokens: 10 })
+      .expect(502);
+    const [span] = chatSpans();
+    expect(chatSpans()).toHaveLength(1);
+    expect(span!.status.code).toBe(2);
+    expect(span!.attributes['error.type']).toBe('502');
+    expect(span!.events.map((event) => event.name)).toContain('exception');
+    expect(otel.parentOf(span!)).toBe(otel.server('/throttled')[0]);
+  });
+
+  it('gives a wrapped call inside an @LLMThrottle route its own span, and the route none of its own', async () => {
+    await request(app.getHttpServer())
+      .post('/throttled-ask')
+      .send({ prompt: 'wrapped inside a throttled route' })
+      .expect(200);
+    const spans = chatSpans();
+    expect(spans).toHaveLength(1);
+    expect(spans[0]!.attributes['llm_kit.call_site']).toBe('spec.openai');
+    expect(otel.parentOf(spans[0]!)).toBe(otel.server('/throttled-ask')[0]);
+  });
+
+  it.each([
+    ['/both', '@LLMThrottle above @CacheLLM'],
+    ['/budget', '@CacheLLM above @LLMThrottle'],
+  ])('gives a route with both decorators one LLM-call span per request (%s: %s)', async (path) => {
+    const body = { model: 'gpt-4o-mini', prompt: `one span on ${path}`, max_tokens: 20 };
+    const miss = await request(app.getHttpServer()).post(path).send(body).expect(200);
+    expect(miss.headers['x-cache']).toBe('MISS');
+    const hit = await request(app.getHttpServer()).post(path).send(body).expect(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    const spans = chatSpans();
+    expect(spans.map((span) => span.attributes['llm_kit.cache.outcome'])).toEqual(['miss', 'hit']);
+    const servers = otel.server(path);
+    expect(spans.map((span) => otel.parentOf(span))).toEqual(servers);
+    for (const span of spans) expect(span.attributes['llm_kit.call_site']).toBe(`POST ${path}`);
+    expect(otel.named('llm_kit.upstream')).toHaveLength(1);
+  });
+
+  it('captures a bare prompt as the conventions shape it with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true', async () => {
+    process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = 'true';
+    try {
+      await request(app.getHttpServer())
+        .post('/throttled')
+        .send({ model: 'gpt-4o-mini', prompt: 'a bare prompt', max_tokens: 10 })
+        .expect(200);
+    } finally {
+      delete process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
+    }
+    const [span] = chatSpans();
+    expect(JSON.parse(span!.attributes['gen_ai.input.messages'] as string)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'a bare prompt' }] },
+    ]);
+    expect(JSON.parse(span!.attributes['gen_ai.output.messages'] as string)).toEqual([
+      { role: 'assistant', parts: [{ type: 'text', content: 'throttled a bare prompt' }] },
+    ]);
   });
 
   it('gives a wrapped call inside a @CacheLLM route its own span, and the route none of its own', async () => {

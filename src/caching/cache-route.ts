@@ -1,5 +1,4 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 
 // Nest's metadata keys and param types (@Sse(), @Res(), @Next(), passthrough), the same in
 // Nest 11 and 12; written out because Nest 12 exports them from no path Nest 11 has.
@@ -44,31 +43,4 @@ export function cacheRoute(context: ExecutionContext): CacheRoute {
   };
   routes.set(handler, route);
   return route;
-}
-
-/**
- * The route's name, `<METHOD> <path pattern>` (never the request's own path: it carries
- * client input), the default key namespace and the route label of the stats.
- */
-export function routeName(context: ExecutionContext, req: Request): string {
-  const handler = context.getHandler();
-  const known = names.get(handler);
-  if (known?.method === req.method) return known.name;
-  const name = nameOf(context, req);
-  names.set(handler, { method: req.method, name });
-  return name;
-}
-
-const names = new WeakMap<object, { method: string; name: string }>();
-
-function nameOf(context: ExecutionContext, req: Request): string {
-  const express = (req.route as { path?: unknown } | undefined)?.path;
-  const fastify = (req as { routeOptions?: { url?: unknown } }).routeOptions?.url;
-  const pattern =
-    typeof express === 'string'
-      ? express
-      : typeof fastify === 'string'
-        ? fastify
-        : `${context.getClass().name}.${context.getHandler().name}`;
-  return `${req.method} ${pattern}`;
 }

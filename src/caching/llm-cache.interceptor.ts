@@ -7,15 +7,16 @@ import {
 } from '@nestjs/common';
 import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
+import { isClientError } from '../common/client-error';
 import { rawResponse } from '../common/http-exchange';
+import { routeName } from '../common/route-name';
 import { catchError, type Observable, of, tap, throwError } from 'rxjs';
 import type { CacheEntry, RecordedEvent } from './cache-entry';
 import { modelOf } from './cache-entry.builder';
-import { type CacheRoute, cacheRoute, routeName } from './cache-route';
+import { type CacheRoute, cacheRoute } from './cache-route';
 import type { CacheLlmOptions } from './caching-options.interface';
 import { assembleCompletion, completionEvents } from './chat-stream.convert';
 import {
-  isClientError,
   jsonBody,
   prepared,
   removeHeader,
@@ -111,7 +112,7 @@ export class LlmCacheInterceptor implements NestInterceptor {
       return next.handle();
     }
     const stream = route.sse || (options.wantsStream ?? defaultWantsStream)(req);
-    const trace = startRouteTrace(req.body, name, options.usage);
+    const trace = startRouteTrace(context, req, 'cache', options.usage);
     const call: Call = { context, next, options, req, res, route, name, stream, trace };
     const lookup = this.probe.lookup(req, options, true, name);
     // An L1 hit (or the probe's settled lookup) answers without another promise.

@@ -9,7 +9,8 @@ import type { CacheEntry } from './cache-entry';
 import { parseCacheControl, type RequestCacheControl } from './cache-control';
 import { CACHE_LLM_METADATA, CACHE_LOOKUP } from './caching.constants';
 import type { CacheLlmOptions } from './caching-options.interface';
-import { cacheRoute, routeName } from './cache-route';
+import { routeName } from '../common/route-name';
+import { cacheRoute } from './cache-route';
 import { type CacheLookup, LlmCacheService, sortEntry } from './llm-cache.service';
 
 /** A request's lookup, done once (by the probe or the interceptor) and kept on the request. */

@@ -1,15 +1,13 @@
-import { HttpException } from '@nestjs/common';
 import type { Request } from 'express';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { StreamableFile } from '@nestjs/common';
+import { isClientError } from '../common/client-error';
 import { onResponseClose, sendEtag } from '../common/http-exchange';
 import type { CacheEntry } from './cache-entry';
 import { FlightAbandonedError, type Flight, type FlightLease } from './single-flight';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-// Set by Nest 12 on a request its pipes rejected (the handler did not run).
-const REJECTED_BY_PIPES = Symbol.for('nestjs:rejected-by-pipes');
 
 /**
  * Sets a header unless the response already went out (never ERR_HTTP_HEADERS_SENT). On
@@ -39,17 +37,6 @@ export function sseFile(res: ServerResponse, frames: AsyncIterable<string>): Str
   return new StreamableFile(Readable.from(frames, { objectMode: false }), {
     type: 'text/event-stream; charset=utf-8',
   });
-}
-
-/**
- * The request itself was refused (its pipes rejected it, or a 4xx other than 408/429): no
- * upstream call was made for it, so it counts as no miss and gets no stale answer.
- */
-export function isClientError(error: unknown, req: Request): boolean {
-  if ((req as unknown as Record<symbol, unknown>)[REJECTED_BY_PIPES] === true) return true;
-  if (!(error instanceof HttpException)) return false;
-  const status = error.getStatus();
-  return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** The upstream failed (5xx, 429, timeout, a network error): a stale entry may answer. */

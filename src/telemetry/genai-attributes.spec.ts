@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import {
   errorType,
+  inputMessages,
   outputMessages,
   requestAttributes,
   responseAttributes,
@@ -64,6 +65,28 @@ describe('GenAI attributes', () => {
     expect(errorType(Object.assign(new Error('upstream'), { status: 503 }))).toBe('503');
     expect(errorType(new TypeError('bad'))).toBe('TypeError');
     expect(errorType('a string')).toBe('_OTHER');
+  });
+
+  it('gives a bare prompt as one user message of one text part, as the conventions shape it', () => {
+    expect(JSON.parse(inputMessages({ model: 'gpt-4o-mini', prompt: 'Hello there' })!)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'Hello there' }] },
+    ]);
+    expect(JSON.parse(inputMessages({ input: 'From the responses API' })!)).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'From the responses API' }] },
+    ]);
+    expect(inputMessages({ model: 'gpt-4o-mini' })).toBeUndefined();
+  });
+
+  it('gives request messages as role and parts: string contents and text blocks as text parts', () => {
+    const image = { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } };
+    const messages = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'text', text: 'What is this?' }, image] },
+    ];
+    expect(JSON.parse(inputMessages({ messages })!)).toEqual([
+      { role: 'system', parts: [{ type: 'text', content: 'Be brief.' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'What is this?' }, image] },
+    ]);
   });
 
   it('gives the completion as one assistant message, nothing for an empty one', () => {

@@ -79,7 +79,7 @@ export function metricAttributes(request: RequestAttributes, responseModel?: str
     'gen_ai.provider.name': request['gen_ai.provider.name'],
     'gen_ai.request.model': boundedModel(request['gen_ai.request.model']),
   };
-  if (responseModel) attributes['gen_ai.response.model'] = boundedModel(responseModel);
+  if (responseModel) attributes['gen_ai.response.model'] = boundedModel(text(responseModel));
   return attributes;
 }
 
@@ -122,7 +122,7 @@ export function responseFacts(
 /** The span attributes of response facts (usage only for a call that went upstream). */
 export function responseAttributes(facts: ResponseFacts, upstream: boolean): Attributes {
   const attributes: Attributes = {};
-  if (facts.model) attributes['gen_ai.response.model'] = facts.model;
+  if (facts.model) attributes['gen_ai.response.model'] = text(facts.model);
   if (facts.finishReasons) attributes['gen_ai.response.finish_reasons'] = facts.finishReasons;
   if (upstream && facts.usage) {
     attributes['gen_ai.usage.input_tokens'] =
@@ -149,13 +149,46 @@ export function capturesContent(): boolean {
   return process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true';
 }
 
-/** `gen_ai.input.messages`: the call's messages (or prompt / input), as JSON. */
+/** One message of the conventions' `gen_ai.input.messages` / `gen_ai.output.messages`. */
+const textMessage = (role: string, content: string) => ({
+  role,
+  parts: [{ type: 'text', content }],
+});
+
+/**
+ * A request message in the conventions' shape (`{ role, parts }`): a string content is one
+ * text part, and text blocks (`{ type: 'text', text }`: OpenAI, Anthropic, the AI SDK) are text
+ * parts; other parts (images, tool calls) stay as the request has them.
+ */
+function conventionMessage(message: unknown): unknown {
+  if (!isObject(message) || typeof message.role !== 'string') return message;
+  const { role, content } = message;
+  if (typeof content === 'string') return textMessage(role, content);
+  if (!Array.isArray(content)) return message;
+  const parts = content.map((part: unknown) =>
+    isObject(part) && part.type === 'text' && typeof part.text === 'string'
+      ? { type: 'text', content: part.text }
+      : part,
+  );
+  return { role, parts };
+}
+
+/**
+ * `gen_ai.input.messages`: the call's messages (or prompt / input), as JSON in the conventions'
+ * shape: a bare prompt (a string) is one user message of one text part.
+ */
 export function inputMessages(params: unknown): string | undefined {
   if (!isObject(params)) return undefined;
   const messages = params.messages ?? params.prompt ?? params.input;
   if (messages === undefined) return undefined;
+  const shaped =
+    typeof messages === 'string'
+      ? [textMessage('user', messages)]
+      : Array.isArray(messages)
+        ? messages.map(conventionMessage)
+        : messages;
   try {
-    return JSON.stringify(messages);
+    return JSON.stringify(shaped);
   } catch {
     return undefined;
   }
@@ -165,5 +198,5 @@ export function inputMessages(params: unknown): string | undefined {
 export function outputMessages(response: unknown): string | undefined {
   const content = responseText(response);
   if (!content) return undefined;
-  return JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content }] }]);
+  return JSON.stringify([textMessage('assistant', content)]);
 }

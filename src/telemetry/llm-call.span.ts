@@ -9,6 +9,7 @@ import {
   type RequestAttributes,
   requestAttributes,
   responseAttributes,
+  type ResponseFacts,
   responseFacts,
   spanName,
 } from './genai-attributes';
@@ -37,9 +38,14 @@ const CALL_KEY = Symbol.for('nestjs-llm-kit.llm-call');
 /** The context key a `@CacheLLM` route's handler runs under: counts the wrapped calls it makes. */
 export const ROUTE_KEY = Symbol.for('nestjs-llm-kit.route-call');
 
-/** A route's handler run: how many LLM calls of their own (wrapped, call level) it made. */
+/**
+ * A route's handler run: how many LLM calls of their own (wrapped, call level) it made, and
+ * whether `@CacheLLM` traces it (then `@LLMThrottle`'s interceptor leaves the span to it). Shared
+ * by the route's traces, whatever order their interceptors run in.
+ */
 export interface RouteRun {
   calls: number;
+  cached?: boolean;
 }
 
 const toSeconds = (ms: number): number => ms / 1000;
@@ -149,11 +155,16 @@ export class LlmCall {
     ));
   }
 
-  /** Ends the call with its response (undefined: none, e.g. a stream given up). */
-  end(response?: unknown): void {
+  /**
+   * Ends the call with its response (undefined: none, e.g. a stream given up), or with `facts`
+   * read elsewhere (a stream's, metered chunk by chunk).
+   */
+  end(
+    response?: unknown,
+    facts: ResponseFacts = response === undefined ? {} : responseFacts(response, this.info.usage),
+  ): void {
     if (this.ended) return;
     this.ended = true;
-    const facts = response === undefined ? {} : responseFacts(response, this.info.usage);
     const attributes = metricAttributes(this.request, facts.model);
     if (this.span.isRecording()) {
       this.span.setAttributes(responseAttributes(facts, this.upstream));

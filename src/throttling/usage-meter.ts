@@ -2,8 +2,9 @@ import { isObservable } from 'rxjs';
 import { isObject } from '../common/is-object';
 import { safeJsonParse } from '../common/safe-json';
 import type { PriceTable } from '../llm/llm-pricing';
-import { responseText } from '../llm/llm-response';
+import { finishReason, responseText } from '../llm/llm-response';
 import { readUsage, type LlmUsage } from '../llm/llm-usage';
+import type { ResponseFacts } from '../telemetry/genai-attributes';
 import type { Reservation } from './budget-reservation';
 
 /** Whether a handler's value is a stream to iterate (an AsyncIterable, an SDK stream object). */
@@ -29,6 +30,7 @@ export class UsageMeter {
   private usage?: LlmUsage;
   private chars = 0;
   private model?: string;
+  private finish?: string;
   /** Whether anything was produced (a failed request with no output settles to nothing). */
   produced = false;
 
@@ -61,6 +63,15 @@ export class UsageMeter {
     };
   }
 
+  /** What the chunks said (reported usage only, no estimate): a streamed answer's span facts. */
+  facts(): ResponseFacts {
+    return {
+      model: this.model,
+      finishReasons: this.finish ? [this.finish] : undefined,
+      usage: this.usage,
+    };
+  }
+
   private addObject(value: unknown): void {
     if (!isObject(value)) return;
     // Anthropic streams: message_start carries the message (and its input usage).
@@ -73,6 +84,9 @@ export class UsageMeter {
     // Anthropic content_block_delta: { delta: { text } }.
     const delta = value.delta;
     if (isObject(delta) && typeof delta.text === 'string') this.chars += delta.text.length;
+    // The last chunk that names a finish reason (Anthropic's message_delta: in its delta).
+    const reason = finishReason(isObject(delta) && 'stop_reason' in delta ? delta : value);
+    if (reason !== 'unknown') this.finish = reason;
   }
 }
 

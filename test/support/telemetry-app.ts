@@ -97,6 +97,58 @@ class TelemetryController {
     return completion(`budgeted ${body.prompt}`);
   }
 
+  /** An `@LLMThrottle` route without `@CacheLLM`: its handler is the upstream call. */
+  @Post('throttled')
+  @HttpCode(200)
+  @LLMThrottle({ policy: 'otel', tokensPerMinute: 2_000 })
+  throttled(@Body() body: { prompt: string; model?: string }) {
+    this.upstream.runs++;
+    if (body.prompt === 'fail') throw new BadGatewayException('upstream answered 500');
+    return {
+      ...completion(`throttled ${body.prompt}`),
+      model: `${body.model ?? 'gpt-4o-mini'}-2024-07-18`,
+    };
+  }
+
+  /** An `@LLMThrottle` route without `@CacheLLM` whose handler streams chat chunks (an AsyncIterable). */
+  @Post('throttled-stream')
+  @HttpCode(200)
+  @LLMThrottle({ policy: 'otel' })
+  async *throttledStream(@Body() body: { prompt: string }) {
+    this.upstream.runs++;
+    const chunk = (delta: object, finish: string | null, extra: object = {}) => ({
+      id: 'chatcmpl-stream',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini-2024-07-18',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+      ...extra,
+    });
+    yield chunk({ role: 'assistant', content: 'streamed' }, null);
+    yield chunk({ content: ` ${body.prompt}` }, null);
+    yield chunk({}, 'length', { usage: { prompt_tokens: 6, completion_tokens: 3 } });
+  }
+
+  /** An `@LLMThrottle` route without `@CacheLLM` whose handler makes a wrapped call. */
+  @Post('throttled-ask')
+  @HttpCode(200)
+  @LLMThrottle({ policy: 'otel' })
+  throttledAsk(@Body() body: { prompt: string }) {
+    return this.openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: body.prompt }],
+    });
+  }
+
+  /** Both decorators, `@LLMThrottle` above `@CacheLLM` (so the cache's interceptor runs first). */
+  @Post('both')
+  @HttpCode(200)
+  @LLMThrottle({ policy: 'otel', tokensPerMinute: 2_000 })
+  @CacheLLM({ scope: 'global' })
+  both(@Body() body: { prompt: string }) {
+    this.upstream.runs++;
+    return completion(`both ${body.prompt}`);
+  }
+
   /** An `@Sse()` route whose handler streams chat chunks itself (no wrapped client). */
   @Sse('events')
   @CacheLLM({ scope: 'global', params: (req) => req.query })
@@ -147,7 +199,10 @@ export async function startTelemetryApp(upstreamUrl: string): Promise<INestAppli
         keyPrefix: uniquePrefix('otel'),
         partitionSecret: 'test-partition-secret-0123456789abcdef',
       }),
-      ThrottlingModule.forRoot({ keyPrefix: uniquePrefix('otel-rl') }),
+      ThrottlingModule.forRoot({
+        keyPrefix: uniquePrefix('otel-rl'),
+        policies: { otel: { limit: 1_000, ttlMs: 60_000 } },
+      }),
       LlmCallsModule,
     ],
     controllers: [TelemetryController],
