@@ -1,7 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { Calls, startCachingTestApp } from './support/caching-test-app';
+import { Calls, Hooks, startCachingTestApp } from './support/caching-test-app';
+import { countFlightJoins } from './support/flight-joins';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
+import { until } from './support/until';
 
 describe.each([
   ['memory', undefined],
@@ -88,9 +90,18 @@ describe.each([
   });
 
   it("hands a failed leader's error to its waiters at once (one upstream call)", async () => {
-    const responses = await Promise.all(Array.from({ length: 10 }, () => post('/throws', 'x')));
-    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(502));
-    expect(app.get(Calls).count).toBe(1);
+    // The leader fails only once all ten requests are in its flight: a request that reached the
+    // cache after the failure would rightly lead a flight of its own (failures are not cached),
+    // and under load the ten can arrive further apart than any fixed upstream delay.
+    const joins = countFlightJoins(app);
+    app.get(Hooks).beforeThrow = () => until(() => joins.count === 10, 'the ten requests to join');
+    try {
+      const responses = await Promise.all(Array.from({ length: 10 }, () => post('/throws', 'x')));
+      expect(responses.map((r) => r.status)).toEqual(Array(10).fill(502));
+      expect(app.get(Calls).count).toBe(1);
+    } finally {
+      joins.restore();
+    }
   });
 });
 

@@ -6,18 +6,10 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { startShapesApp, type LogCapture } from './support/caching-shapes-app';
 import { FakeOpenAi, fakeAnswer } from './support/fake-openai';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
+import { until } from './support/until';
 
 const WAIT_TIMEOUT_MS = 3_000;
 const MODEL = 'gpt-4o-mini';
-
-/** Resolves once `predicate` holds, checking on every turn of the event loop (bounded). */
-async function until(predicate: () => boolean, what: string, withinMs = 5_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 /**
  * Sends a request and destroys its connection as soon as `ready()` holds, before any byte

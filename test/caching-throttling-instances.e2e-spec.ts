@@ -12,9 +12,11 @@ import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { CacheLLM, CachingModule, LLMThrottle, RedisModule, ThrottlingModule } from '../src';
-import { completion, onEveryRequest } from './support/caching-test-app';
+import { completion } from './support/caching-test-app';
+import { countFlightJoins } from './support/flight-joins';
 import { startTestApp } from './support/platform';
 import { testRedisOptions, uniquePrefix } from './support/test-redis';
+import { until } from './support/until';
 
 // Two instances on one Redis: a request answered COALESCED by another instance's upstream call
 // (it waits on that call's Redis lock) is free like a hit; if that call fails and the request
@@ -29,14 +31,12 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 /** The upstream of both instances: held until the spec lets it go; can fail its next call. */
 const upstream = {
   calls: 0,
-  arrived: 0,
   failNext: false,
   entered: deferred(),
   gate: deferred(),
   reset(): void {
     Object.assign(this, {
       calls: 0,
-      arrived: 0,
       failNext: false,
       entered: deferred(),
       gate: deferred(),
@@ -92,7 +92,7 @@ async function instance(cachePrefix: string, throttlePrefix: string) {
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  return startTestApp(moduleRef, {}, (app) => onEveryRequest(app, () => upstream.arrived++));
+  return startTestApp(moduleRef);
 }
 
 const ask = (server: Server, prompt: string, route = 'one') =>
@@ -121,15 +121,21 @@ describe('COALESCED across instances (Redis lock)', () => {
     return { leader };
   }
 
-  /** Sends `n` identical requests to B and waits until they are past the guard (waiting on A). */
+  /**
+   * Sends `n` identical requests to B and waits until they are past the guard and in the cache's
+   * flight (waiting on A's lock).
+   */
   async function follow(prompt: string, route: string, n: number) {
-    const before = upstream.arrived;
-    const followers = Promise.all(
-      Array.from({ length: n }, () => ask(b.getHttpServer(), prompt, route).then((r) => r)),
-    );
-    while (upstream.arrived < before + n) await delay(10);
-    await delay(200);
-    return { followers };
+    const joins = countFlightJoins(b);
+    try {
+      const followers = Promise.all(
+        Array.from({ length: n }, () => ask(b.getHttpServer(), prompt, route).then((r) => r)),
+      );
+      await until(() => joins.count === n, `the ${n} requests on B to join the flight`);
+      return { followers };
+    } finally {
+      joins.restore();
+    }
   }
 
   it("10 identical requests on B while A's call is in flight, limit 1: 0 rejected, only A charged", async () => {

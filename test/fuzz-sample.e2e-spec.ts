@@ -313,11 +313,18 @@ describe('sample app under fuzzing', () => {
       app = await startSampleApp({
         ...sampleRedis(),
         sessionSecret: TEST_SECRET,
+        // A cache of its own: a run of both platforms on one Redis sends the same prompts twice,
+        // and the second run's hits (free of the limit) would let every fifth request through.
+        caching: { keyPrefix: uniquePrefix('fuzz-xff-cache') },
         throttling: {
           keyPrefix: uniquePrefix('fuzz-xff'),
           trustProxy: 1,
           global: false,
           policies: { llm: { limit: LIMIT, ttlMs: 60_000 } },
+          // The tracker is under test, not the deadline (throttling-redis-down checks that): past
+          // the default 500 ms the 'local' policy counts in memory, and a slow reply on a loaded
+          // machine would let a fifth request through.
+          redisTimeoutMs: 10_000,
         },
       });
     });

@@ -13,28 +13,41 @@ describe('sample app', () => {
 
   it.each([
     ['embedded memory stores', () => ({})],
-    // A cache of this run's own: the Express and Fastify projects share one Redis server.
-    ['Redis', () => ({ ...sampleRedis(), caching: { keyPrefix: uniquePrefix('sample-app') } })],
+    // A cache and rate-limit counters of this run's own: every spec of a Jest run shares its
+    // Redis server (the Express and Fastify projects too, when one run selects both), and a hit
+    // or another spec's requests against the sample's default prefixes would change the answer.
+    [
+      'Redis',
+      () => ({
+        ...sampleRedis(),
+        caching: { keyPrefix: uniquePrefix('sample-app') },
+        throttling: { keyPrefix: uniquePrefix('sample-app-rl') },
+      }),
+    ],
   ])(
     'answers POST /llm/generate with a completion and usage after the simulated latency (%s)',
     async (_, options) => {
       const app = await startSampleApp(options());
-      const started = Date.now();
-      const res = await request(app.getHttpServer())
-        .post('/llm/generate')
-        .send({
-          model: 'gpt-4o-mini',
-          messages: [{ role: 'user', content: 'Hello' }],
-          temperature: 0,
-        })
-        .expect(200);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-      expect(res.body.choices[0].message.content).toMatch(/^Simulated answer: /);
-      expect(res.body.usage.prompt_tokens).toBeGreaterThan(0);
-      expect(res.body.usage.completion_tokens).toBeGreaterThan(0);
-      expect(app.get(LlmProvider)).toBeInstanceOf(SimulatedLlmProvider);
-      await request(app.getHttpServer()).get('/stats').expect(200);
-      await app.close();
+      try {
+        const started = Date.now();
+        const res = await request(app.getHttpServer())
+          .post('/llm/generate')
+          .send({
+            model: 'gpt-4o-mini',
+            messages: [{ role: 'user', content: 'Hello' }],
+            temperature: 0,
+          })
+          .expect(200);
+        expect(res.headers['x-cache']).toBe('MISS');
+        expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+        expect(res.body.choices[0].message.content).toMatch(/^Simulated answer: /);
+        expect(res.body.usage.prompt_tokens).toBeGreaterThan(0);
+        expect(res.body.usage.completion_tokens).toBeGreaterThan(0);
+        expect(app.get(LlmProvider)).toBeInstanceOf(SimulatedLlmProvider);
+        await request(app.getHttpServer()).get('/stats').expect(200);
+      } finally {
+        await app.close();
+      }
     },
   );
 

@@ -4,14 +4,9 @@ import { trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { generateText, type LanguageModel, wrapLanguageModel } from 'ai';
 import request from 'supertest';
-import {
-  LlmBudgetExceededError,
-  LlmCacheService,
-  LlmCallService,
-  llmCallsMiddleware,
-  runAs,
-} from '../src';
+import { LlmBudgetExceededError, LlmCallService, llmCallsMiddleware, runAs } from '../src';
 import { completion } from './support/caching-test-app';
+import { countFlightJoins } from './support/flight-joins';
 import { OtelHarness, until } from './support/otel-harness';
 import { startTelemetryApp } from './support/telemetry-app';
 import { FakeProviders } from './llm-calls.fake-providers';
@@ -134,13 +129,7 @@ describe('OpenTelemetry: call-level LLM calls (wrapped SDK, AI SDK, LlmCallServi
       await gate;
       return { ...completion('summary'), model: 'claude-haiku-4-5' };
     };
-    const flight = app.get(LlmCacheService).flight;
-    const join = flight.join.bind(flight);
-    let joins = 0;
-    const spy = jest.spyOn(flight, 'join').mockImplementation((...args) => {
-      joins++;
-      return join(...args);
-    });
+    const joins = countFlightJoins(app);
     try {
       const leader = asJob('job summarize', () =>
         calls.call(params, fn, { name: 'job.summarize' }),
@@ -149,11 +138,11 @@ describe('OpenTelemetry: call-level LLM calls (wrapped SDK, AI SDK, LlmCallServi
       const follower = asJob('job summarize', () =>
         calls.call(params, fn, { name: 'job.summarize' }),
       );
-      await until(() => joins === 2, 'the follower to join the flight');
+      await until(() => joins.count === 2, 'the follower to join the flight');
       open();
       await Promise.all([leader, follower]);
     } finally {
-      spy.mockRestore();
+      joins.restore();
     }
     expect(upstreamCalls).toBe(1);
     const spans = callSpans('job.summarize');

@@ -1,8 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
-import { LlmCacheService } from '../src';
 import { FakeOpenAi } from './support/fake-openai';
+import { countFlightJoins } from './support/flight-joins';
 import { OtelHarness, until } from './support/otel-harness';
 import { startTelemetryApp, Upstream } from './support/telemetry-app';
 
@@ -113,13 +113,7 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
 
   it('traces a coalesced burst: one upstream child under the leader, a wait child under each follower', async () => {
     const upstream = app.get(Upstream);
-    const flight = app.get(LlmCacheService).flight;
-    let joins = 0;
-    const join = flight.join.bind(flight);
-    const spy = jest.spyOn(flight, 'join').mockImplementation((...args) => {
-      joins++;
-      return join(...args);
-    });
+    const joins = countFlightJoins(app);
     let open!: () => void;
     upstream.gate = new Promise<void>((resolve) => (open = resolve));
     const runs = upstream.runs;
@@ -129,7 +123,7 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
       const leader = post().then((res) => res);
       await until(() => upstream.runs === runs + 1, 'the leader to run its handler');
       const followers = [post().then((res) => res), post().then((res) => res)];
-      await until(() => joins === 3, 'both followers to join the flight');
+      await until(() => joins.count === 3, 'both followers to join the flight');
       open();
       const answers = await Promise.all([leader, ...followers]);
       expect(answers.map((res) => res.headers['x-cache'])).toEqual([
@@ -138,7 +132,7 @@ describe('OpenTelemetry: @CacheLLM and throttled routes (real SDK, in-memory exp
         'COALESCED',
       ]);
     } finally {
-      spy.mockRestore();
+      joins.restore();
       upstream.gate = undefined;
     }
     const spans = chatSpans();

@@ -1,5 +1,6 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { ThrottlingStats } from '../src';
 import { LLM_CACHE_PROBE, type LlmCacheProbe } from '../src/common/cache-probe';
@@ -21,16 +22,22 @@ class PrefixCacheProbe implements LlmCacheProbe {
   }
 }
 
-const budgetApp = (keyPrefix: string, extra: { probe?: PrefixCacheProbe } = {}) =>
+const budgetApp = (
+  keyPrefix: string,
+  extra: { probe?: PrefixCacheProbe; leaseTtlMs?: number } = {},
+) =>
   throttledApp({
     throttling: {
       keyPrefix,
       policies: { llm: { limit: 3, ttlMs: HOUR_MS } },
-      llm: { tokensPerMinute: 1000, leaseTtlMs: 300 },
+      llm: { tokensPerMinute: 1000, leaseTtlMs: extra.leaseTtlMs },
     },
     redis: testRedisOptions(),
     globalProviders: extra.probe ? [{ provide: LLM_CACHE_PROBE, useValue: extra.probe }] : [],
   });
+
+/** The aborted request's lease: long enough to see its reservation held on a loaded machine. */
+const LEASE_MS = 2_000;
 
 describe('ThrottlingModule LLM budgets (Redis)', () => {
   it('settles to real usage and answers 429 naming the token budget once it is spent', async () => {
@@ -80,7 +87,7 @@ describe('ThrottlingModule LLM budgets (Redis)', () => {
   });
 
   it("returns an aborted request's reservation when its lease expires", async () => {
-    const app = await budgetApp(uniquePrefix('throttle-abort'));
+    const app = await budgetApp(uniquePrefix('throttle-abort'), { leaseTtlMs: LEASE_MS });
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();
     const http = request(app.getHttpServer());
@@ -96,9 +103,16 @@ describe('ThrottlingModule LLM budgets (Redis)', () => {
     aborter.abort();
     await pending;
     await http.post('/llm').send({ prompt: 'x', max_tokens: 300 }).expect(429);
-    // Short lease (300 ms): past it the reservation is refunded. Refill alone would give ~6 tokens.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    await http.post('/llm').send({ prompt: 'x', max_tokens: 300 }).expect(200);
+    // Past the lease the reservation is refunded. Refill alone frees ~17 tokens a second: within
+    // the lease and the wait below, far from the ~200 more a 300-token request needs.
+    const deadline = Date.now() + LEASE_MS + 5_000;
+    for (;;) {
+      const res = await http.post('/llm').send({ prompt: 'x', max_tokens: 300 });
+      if (res.status === 200) break;
+      expect(res.status).toBe(429);
+      if (Date.now() > deadline) throw new Error('the reservation was not refunded past its lease');
+      await delay(100);
+    }
     hang.release();
     (app.getHttpServer() as import('node:http').Server).closeAllConnections();
     await app.close();

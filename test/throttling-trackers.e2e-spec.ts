@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ThrottlingOptionsError } from '../src';
+import { ThrottlingOptionsError, ThrottlingStats } from '../src';
 import { inspectClient, testRedisOptions, uniquePrefix } from './support/test-redis';
 import { HOUR_MS, throttledApp } from './throttling-test-app';
 
@@ -86,21 +86,28 @@ describe('ThrottlingModule trackers', () => {
       throttling: { keyPrefix, trustProxy: 1 },
       redis: testRedisOptions(),
     });
-    await request(app.getHttpServer())
-      .get('/by-ip')
-      .set('X-Forwarded-For', '203.0.113.7')
-      .expect(200);
     const inspect = await inspectClient();
-    const keys = await inspect.keys(`${keyPrefix}*`);
-    // The stats counters (`{stats}:...`) flush on a timer and may land meanwhile: they name
-    // policies, not callers. Every other key is the limit's, under a hashed tracker.
-    const limitKeys = keys.filter((key) => !key.startsWith(`${keyPrefix}{stats}:`));
-    expect(limitKeys).toEqual([
-      expect.stringMatching(new RegExp(`^${keyPrefix}\\{[0-9a-f]{32}\\}:by-ip$`)),
-    ]);
-    expect(keys.join()).not.toContain('203.0.113.7');
-    inspect.close();
-    await app.close();
+    try {
+      const http = request(app.getHttpServer());
+      await http.get('/by-ip').set('X-Forwarded-For', '203.0.113.7').expect(200);
+      // Rejected too, so the stats rank the client among the rejected trackers.
+      await http.get('/by-ip').set('X-Forwarded-For', '203.0.113.7').expect(429);
+      // The stats counters flush on a timer: a snapshot writes them now, so the key set is whole.
+      await app.get(ThrottlingStats).snapshot();
+      const keys = await inspect.keys(`${keyPrefix}*`);
+      expect(keys).toEqual([
+        expect.stringMatching(new RegExp(`^${keyPrefix}\\{[0-9a-f]{32}\\}:by-ip$`)),
+        `${keyPrefix}{stats}:policies`,
+        `${keyPrefix}{stats}:rejected`,
+      ]);
+      expect(keys.join()).not.toContain('203.0.113.7');
+      // The ranking names the client by the same hash as the limit's key, not by its address.
+      const tracker = /\{([0-9a-f]{32})\}/.exec(keys[0]!)![1];
+      expect(await inspect.redis.zRange(`${keyPrefix}{stats}:rejected`, 0, -1)).toEqual([tracker]);
+    } finally {
+      inspect.close();
+      await app.close();
+    }
   });
 
   it.each([

@@ -18,6 +18,12 @@ export class RedisTimeoutError extends Error {
  * wait to be written, not the wait for the reply (a frozen server never fails a written
  * command), and costs an AbortSignal timer per command.
  *
+ * A call is expired one turn of the event loop after its timer fires, not in the timer: Node
+ * runs due timers before it reads the sockets, so when this process itself was stalled past a
+ * deadline (a long GC, a CPU-starved host) the timer would fail calls whose replies came in
+ * time and wait unread. Expiring from `setImmediate` lets that read happen first; the calls
+ * expired are still those due when the timer fired.
+ *
  * @example
  * const deadlines = new DeadlineQueue(1000);
  * const ticket = deadlines.add(() => done(new RedisTimeoutError('a read', 1000)));
@@ -31,6 +37,8 @@ export class DeadlineQueue {
   private first = 0;
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The sweep of the calls due when the timer last fired, after the sockets are read. */
+  private sweeping: NodeJS.Immediate | undefined;
 
   constructor(readonly timeoutMs: number) {}
 
@@ -70,18 +78,27 @@ export class DeadlineQueue {
   /** Stops the timer; pending calls are left to their own outcome. */
   close(): void {
     clearTimeout(this.timer);
+    clearImmediate(this.sweeping);
     this.timer = undefined;
+    this.sweeping = undefined;
   }
 
   private arm(delayMs: number): NodeJS.Timeout {
-    const timer = setTimeout(() => this.sweep(), Math.max(1, delayMs));
+    const timer = setTimeout(
+      () => {
+        const now = Date.now();
+        this.sweeping = setImmediate(() => this.sweep(now));
+      },
+      Math.max(1, delayMs),
+    );
     timer.unref();
     return timer;
   }
 
-  private sweep(): void {
+  /** Expires the calls due at `now` (when the timer fired) that no reply has settled since. */
+  private sweep(now: number): void {
     this.timer = undefined;
-    const now = Date.now();
+    this.sweeping = undefined;
     while (this.first < this.next) {
       const slot = this.first & this.mask;
       const expire = this.expires[slot];
@@ -93,7 +110,7 @@ export class DeadlineQueue {
       this.first++;
     }
     if (this.first < this.next)
-      this.timer = this.arm(this.deadlines[this.first & this.mask]! - now);
+      this.timer = this.arm(this.deadlines[this.first & this.mask]! - Date.now());
   }
 
   private grow(): void {

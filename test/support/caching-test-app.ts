@@ -20,7 +20,6 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
-import { setTimeout as delay } from 'node:timers/promises';
 import { from } from 'rxjs';
 import {
   ApiCacheClient,
@@ -52,6 +51,8 @@ export class Calls {
 /** What the `/hooked` handler runs while it is in flight (e.g. killing Redis). */
 export class Hooks {
   during: () => Promise<void> = async () => undefined;
+  /** What `/throws` waits for before it throws (a spec holds the leader while waiters join). */
+  beforeThrow: () => Promise<void> = async () => undefined;
   /** `/flaky` throws this while set (an upstream outage). */
   failure: Error | undefined;
   /** What `GET /api-proxy` fetches through `ApiCacheClient`. */
@@ -144,7 +145,7 @@ class TestLlmController {
   @CacheLLM()
   async throws() {
     this.calls.count++;
-    await delay(100);
+    await this.hooks.beforeThrow();
     throw new BadGatewayException('upstream answered 500');
   }
 

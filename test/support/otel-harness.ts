@@ -110,11 +110,4 @@ export class OtelHarness {
   }
 }
 
-/** Resolves when `check()` holds, polled each macrotask; fails after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+export { until } from './until';
