@@ -33,10 +33,6 @@ describe('GET /stats/dashboard in headless Chromium', () => {
     app = await startStatsApp({
       prefix: uniquePrefix('stats-dashboard'),
       redis: testRedisOptions(),
-      // The page is under test here, not the deadline (redis-frozen and stats-module check
-      // that): the kit's default bound, so a CI machine busy with Chromium and three other
-      // Jest lanes does not turn one slow poll into a 503 (seen once at 500 ms).
-      commandTimeoutMs: 2_000,
       listen: true,
       stats: { path: 'admin/stats', token: TOKEN, seriesIntervalMs: 1000, dashboardPollMs: 200 },
     });
