@@ -42,31 +42,63 @@ describe('SessionModule behind a proxy and over plain http', () => {
     await target.close();
   });
 
-  it('warns, naming the setting, when a Secure cookie cannot be sent, and does not count that session against maxSessionsPerUser', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn');
-    const target = await app({ maxSessionsPerUser: 1 });
-    const http = target.getHttpServer();
-    const first = await request(http)
-      .post('/login/u1')
-      .set('X-Forwarded-Proto', 'https')
-      .expect(201);
-    const cookie = sessionCookie(first)!;
-    for (let i = 0; i < 3; i++) {
-      const plain = await request(http).post('/login/u1').expect(201); // no TLS anywhere
-      expect(plain.headers['set-cookie']).toBeUndefined();
-    }
-    const warnings = warn.mock.calls.map(([message]) => String(message));
-    expect(warnings.filter((m) => m.includes("'trust proxy'"))).toHaveLength(1); // once per interval
-    expect(warnings.join('\n')).toMatch(/cookie is Secure and the request is not.*secure: 'auto'/);
-    // The real session survived: the dropped ones were not stored, so the cap evicted nothing.
-    await request(http)
-      .get('/me')
-      .set('X-Forwarded-Proto', 'https')
-      .set('Cookie', cookie)
-      .expect(200);
-    expect(await target.get(SessionService).listForUser('u1')).toHaveLength(1);
-    await target.close();
-  });
+  // SessionService.create(), and a session the app regenerates itself (as Passport does),
+  // saved in the handler or at the end of the request.
+  const LOGINS = [
+    ['SessionService.create()', '/login/u1'],
+    ['regenerate() + save() in the handler', '/own-login/u1'],
+    ['regenerate(), saved at the end of the request', '/own-login/u1?save=end'],
+  ];
+
+  it.each(LOGINS)(
+    'warns, naming the setting, when a Secure cookie cannot be sent, and does not count that session against maxSessionsPerUser: %s',
+    async (_, login) => {
+      const warn = jest.spyOn(Logger.prototype, 'warn');
+      const target = await app({ maxSessionsPerUser: 1 });
+      const http = target.getHttpServer();
+      const first = await request(http)
+        .post('/login/u1')
+        .set('X-Forwarded-Proto', 'https')
+        .expect(201);
+      const cookie = sessionCookie(first)!;
+      for (let i = 0; i < 3; i++) {
+        const plain = await request(http).post(login).expect(201); // no TLS anywhere
+        expect(plain.headers['set-cookie']).toBeUndefined();
+      }
+      const warnings = warn.mock.calls.map(([message]) => String(message));
+      expect(warnings.filter((m) => m.includes("'trust proxy'"))).toHaveLength(1); // once per interval
+      expect(warnings.join('\n')).toMatch(
+        /cookie is Secure and the request is not.*secure: 'auto'/,
+      );
+      // The real session survived: the dropped ones were not stored, so the cap evicted nothing.
+      await request(http)
+        .get('/me')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(await target.get(SessionService).listForUser('u1')).toHaveLength(1);
+      await target.close();
+    },
+  );
+
+  it.each(LOGINS)(
+    'stores the device of a new session: the client IP behind the proxy and its User-Agent: %s',
+    async (_, login) => {
+      const target = await app();
+      const res = await request(target.getHttpServer())
+        .post(login)
+        .set('X-Forwarded-Proto', 'https')
+        .set('X-Forwarded-For', '203.0.113.7')
+        .set('User-Agent', 'device-a')
+        .expect(201);
+      expect(sessionCookie(res)).toBeDefined();
+      const listed = await target.get(SessionService).listForUser('u1');
+      expect(listed).toEqual([
+        expect.objectContaining({ ip: '203.0.113.7', userAgent: 'device-a' }),
+      ]);
+      await target.close();
+    },
+  );
 
   it("cookie: { secure: 'auto' } works over plain http in tests, without the Secure attribute", async () => {
     const target = await app({ cookie: { secure: 'auto' } });

@@ -146,32 +146,42 @@ describe('SessionModule store rules (Redis)', () => {
     await app.close();
   });
 
-  it('writes at most once per touchIntervalMs over 100 read-only requests', async () => {
-    const clock = manualClock();
-    const app = await sessionTestApp({
-      redis: testRedisOptions(),
-      prefix: uniquePrefix('sess'),
-      touchIntervalMs: 60_000,
-      clock: clock.now,
-    });
-    const cookie = await login(app);
-    await app.get(SessionStats).snapshot(); // writes the login's batched counters now
-    const before = await redis.commandCalls();
-    for (let i = 0; i < 100; i++) await me(app, cookie).expect(200);
-    const middle = await redis.commandCalls();
-    expect(delta(before, middle, ['hgetall'])).toBe(100);
-    expect(delta(before, middle, WRITES)).toBe(0);
-    // Ten touch intervals pass over the next 100 requests: ten refreshes, each one script
-    // (HSET + PEXPIREAT inside) plus one counters script.
-    for (let i = 0; i < 100; i++) {
-      if (i % 10 === 0) clock.advance(60_000);
-      await me(app, cookie).expect(200);
-    }
-    const after = await redis.commandCalls();
-    expect(delta(middle, after, ['pexpireat'])).toBe(10);
-    expect(delta(middle, after, ['hset'])).toBe(10);
-    await app.close();
-  });
+  it.each([
+    ['', false],
+    [' (rolling: true, the cookie sent on every response)', true],
+  ])(
+    'writes at most once per touchIntervalMs over 100 read-only requests%s',
+    async (_, rolling) => {
+      const clock = manualClock();
+      const app = await sessionTestApp({
+        redis: testRedisOptions(),
+        prefix: uniquePrefix('sess'),
+        touchIntervalMs: 60_000,
+        clock: clock.now,
+        rolling,
+      });
+      const cookie = await login(app);
+      await app.get(SessionStats).snapshot(); // writes the login's batched counters now
+      const before = await redis.commandCalls();
+      const sent = new Set<string | undefined>();
+      for (let i = 0; i < 100; i++) sent.add(sessionCookie(await me(app, cookie).expect(200)));
+      // The same session's cookie again with rolling; none without (nothing changed).
+      expect([...sent]).toEqual([rolling ? cookie : undefined]);
+      const middle = await redis.commandCalls();
+      expect(delta(before, middle, ['hgetall'])).toBe(100);
+      expect(delta(before, middle, WRITES)).toBe(0);
+      // Ten touch intervals pass over the next 100 requests: ten refreshes, each one script
+      // (HSET + PEXPIREAT inside) plus one counters script.
+      for (let i = 0; i < 100; i++) {
+        if (i % 10 === 0) clock.advance(60_000);
+        await me(app, cookie).expect(200);
+      }
+      const after = await redis.commandCalls();
+      expect(delta(middle, after, ['pexpireat'])).toBe(10);
+      expect(delta(middle, after, ['hset'])).toBe(10);
+      await app.close();
+    },
+  );
 
   it('counts created, destroyed, revoked and active sessions in Redis', async () => {
     const prefix = uniquePrefix('sess');

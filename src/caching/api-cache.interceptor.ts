@@ -42,8 +42,8 @@ function badGateway(res: ServerResponse, error: ApiUpstreamError): HttpException
 /**
  * The interceptor behind `@CacheApi()`: caches a GET route's JSON by URL and vary headers,
  * sends a strong `ETag`, and lets a client's matching `If-None-Match` get a 304 with no body
- * (Express's freshness check compares it with the ETag we set; on Fastify, `NotModifiedHook`'s
- * hook does). When the handler fails with the upstream (`ApiUpstreamError`, a 5xx), a stale
+ * (Express's freshness check compares it with the ETag we set; on Fastify, CachingModule's
+ * `onSend` hook does). When the handler fails with the upstream (`ApiUpstreamError`, a 5xx), a stale
  * entry within `staleIfErrorMs` answers (`X-Cache: STALE`); else an unreachable upstream is a
  * 502 `application/problem+json` naming its host. Usually applied by `@CacheApi()`.
  *

@@ -85,7 +85,7 @@ export function buildEntry(
     tags: options.tags?.length ? [...options.tags] : undefined,
     // Computed once here, sent with every JSON answer of the entry: Express then skips
     // hashing the body on each hit, and a client's matching If-None-Match gets a 304 (from
-    // Express's res.send, or on Fastify from NotModifiedHook).
+    // Express's res.send, or on Fastify from CachingModule's onSend hook).
     etag: `"${digest(body, 32)}"`,
   };
 }

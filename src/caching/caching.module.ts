@@ -1,5 +1,7 @@
-import { Module, type Provider } from '@nestjs/common';
+import { Module, type NestModule, Optional, type Provider } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { LLM_CACHE_PROBE } from '../common/cache-probe';
+import { answerNotModified, setUpFastify } from '../common/http-exchange';
 import { REDIS_CLIENT, REDIS_COMMAND_TIMEOUT_MS } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
 import { ApiCacheClient } from './api-cache.client';
@@ -15,7 +17,6 @@ import { LlmCacheService } from './llm-cache.service';
 import { LlmCacheStats } from './llm-cache.stats';
 import { CacheManagerStore } from './cache-manager.store';
 import { MemoryCacheStore } from './memory-cache.store';
-import { NotModifiedHook } from './not-modified.hook';
 import { RedisCacheStore } from './redis-cache.store';
 import { TieredCacheStore } from './tiered-cache.store';
 
@@ -52,13 +53,14 @@ const providers: Provider[] = [
   LlmCacheSseGuard,
   ApiCacheInterceptor,
   ApiCacheClient,
-  NotModifiedHook,
 ];
 
 /**
  * The LLM response cache: `@CacheLLM()` routes, `LlmCacheService`, `@CacheApi()` routes and
  * `ApiCacheClient`. In memory by default; with `RedisModule` imported, a bounded in-process
- * L1 in front of Redis on the shared client. Global unless `isGlobal: false`.
+ * L1 in front of Redis on the shared client. Global unless `isGlobal: false`. On Fastify it
+ * adds the `onSend` hook that answers a matching `If-None-Match` with a 304 (Express's
+ * `res.send` does that itself).
  *
  * @example
  * @Module({
@@ -84,4 +86,14 @@ const providers: Provider[] = [
     ApiCacheClient,
   ],
 })
-export class CachingModule extends CachingConfigurableModule {}
+export class CachingModule extends CachingConfigurableModule implements NestModule {
+  constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {
+    super();
+  }
+
+  // Nest runs this in app.init() before it adds the routes, as for SessionModule's plugin and
+  // LlmCallsModule's hook: the instance is not ready yet.
+  configure(): void {
+    setUpFastify(this.adapterHost?.httpAdapter, 'CachingModule', answerNotModified);
+  }
+}

@@ -59,6 +59,54 @@ export function responseOf(req: Request): ServerResponse | undefined {
   return linked.res ?? linked[RESPONSE];
 }
 
+/** A Nest HTTP adapter, as a module gets it from `HttpAdapterHost`. */
+type HttpAdapterLike = { getType(): string; getInstance(): unknown } | undefined;
+
+/** Fastify's refusals of a hook, plugin or route once its instance is ready. */
+const REFUSED_AFTER_READY = new Set([
+  'AVV_ERR_ROOT_PLG_BOOTED',
+  'FST_ERR_INSTANCE_ALREADY_LISTENING',
+]);
+
+function refusedAfterReady(owner: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !REFUSED_AFTER_READY.has(code)) return error;
+  return new Error(
+    `${owner} on Fastify: the Fastify instance was already ready when app.init() ran, and Fastify takes ` +
+      "no hook, plugin or route after ready() (nor Nest's routes). Call ready() after `await app.init()` " +
+      '(app.listen() does both in that order); register your own plugins before it with ' +
+      '`app.register(plugin)`, which may be awaited.',
+    { cause: error },
+  );
+}
+
+/**
+ * On Fastify, runs `setUp` with the instance (to add hooks or plugins that apply to every
+ * route) and returns its result; elsewhere returns undefined. Call it from a module's
+ * `configure()`, which Nest runs in `app.init()` before it adds the routes. Fastify takes
+ * nothing once its instance is ready, Nest's own routes included, so an app that awaited
+ * `ready()` before `app.init()` cannot start: `owner` fails then with a message that says
+ * what to do, in place of Fastify's bare refusal.
+ */
+export function setUpFastify<T>(
+  httpAdapter: HttpAdapterLike,
+  owner: string,
+  setUp: (instance: unknown) => T,
+): T | undefined {
+  if (httpAdapter?.getType() !== 'fastify') return undefined;
+  let result: T;
+  try {
+    result = setUp(httpAdapter.getInstance());
+  } catch (error) {
+    throw refusedAfterReady(owner, error);
+  }
+  if (typeof (result as Partial<PromiseLike<unknown>> | undefined)?.then !== 'function')
+    return result;
+  return Promise.resolve(result).catch((error: unknown) => {
+    throw refusedAfterReady(owner, error);
+  }) as T;
+}
+
 /** The part of Fastify's instance the kit hooks into. */
 interface FastifyHooks {
   addHook(
@@ -68,22 +116,19 @@ interface FastifyHooks {
 }
 
 /**
- * On Fastify, runs `around(request, next)` for every request, in an `onRequest` hook with
- * Fastify's request (where the app's auth leaves `request.user`) and returns true. Elsewhere
- * returns false: on Express a Nest middleware gets the platform request itself, while on
- * Fastify it would get Node's (through @fastify/middie). Call it before the routes are
- * registered (a module's `configure()`).
+ * Runs `around(request, next)` for every request of a Fastify instance, in an `onRequest` hook
+ * with Fastify's request (where the app's auth leaves `request.user`). On Express a Nest
+ * middleware gets the platform request itself, while on Fastify it would get Node's (through
+ * @fastify/middie). Call it through `setUpFastify`.
  */
 export function aroundFastifyRequests(
-  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
+  instance: unknown,
   around: (req: Request, next: () => void) => void,
-): boolean {
-  if (httpAdapter?.getType() !== 'fastify') return false;
-  (httpAdapter.getInstance() as FastifyHooks).addHook('onRequest', (request, reply, done) => {
+): void {
+  (instance as FastifyHooks).addHook('onRequest', (request, reply, done) => {
     (request as { [RESPONSE]?: ServerResponse })[RESPONSE] = reply.raw;
     around(request, done);
   });
-  return true;
 }
 
 /** Responses whose `ETag` a matching `If-None-Match` turns into a 304 on Fastify. */
@@ -127,15 +172,12 @@ interface FastifySendHooks {
 const answering = new WeakSet<object>();
 
 /**
- * On Fastify (once per instance; nothing on Express, whose `res.send` does it itself): a 2xx
- * GET or HEAD answer sent with `sendEtag` becomes a 304 without a body when the request's
- * `If-None-Match` names its ETag. Call it before the instance is ready (a module's init).
+ * On a Fastify instance (once per instance; Express's `res.send` does it itself): a 2xx GET or
+ * HEAD answer sent with `sendEtag` becomes a 304 without a body when the request's
+ * `If-None-Match` names its ETag. Call it through `setUpFastify`.
  */
-export function answerNotModified(
-  httpAdapter: { getType(): string; getInstance(): unknown } | undefined,
-): void {
-  if (httpAdapter?.getType() !== 'fastify') return;
-  const fastify = httpAdapter.getInstance() as FastifySendHooks;
+export function answerNotModified(instance: unknown): void {
+  const fastify = instance as FastifySendHooks;
   if (answering.has(fastify)) return;
   answering.add(fastify);
   fastify.addHook('onSend', (request, reply, payload, done) => {

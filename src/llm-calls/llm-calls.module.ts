@@ -7,7 +7,7 @@ import {
   RequestMethod,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { aroundFastifyRequests } from '../common/http-exchange';
+import { aroundFastifyRequests, setUpFastify } from '../common/http-exchange';
 import { LlmCallContextInterceptor } from './llm-call-context.interceptor';
 import { LlmCallContextMiddleware } from './llm-call-context.middleware';
 import { LlmCallService } from './llm-call.service';
@@ -33,7 +33,11 @@ export class LlmCallsModule implements NestModule {
   constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    if (aroundFastifyRequests(this.adapterHost?.httpAdapter, runInRequest)) return;
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter?.getType() === 'fastify')
+      return setUpFastify(adapter, 'LlmCallsModule', (instance) =>
+        aroundFastifyRequests(instance, runInRequest),
+      );
     consumer
       .apply(LlmCallContextMiddleware)
       .forRoutes({ path: '{*path}', method: RequestMethod.ALL });

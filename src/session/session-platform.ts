@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Store } from 'express-session';
+import { LRUCache } from 'lru-cache';
 import { isObject } from '../common/is-object';
 import { optionalRequire } from '../common/optional-require';
 import { traceSessionState } from '../telemetry/kit-decisions';
@@ -8,13 +9,19 @@ import type { SessionRuntime } from './session-runtime';
 import {
   hasStoredSession,
   linkRequest,
+  linkSession,
   type SessionState,
   SESSION_RUNTIME_KEY,
   SESSION_UNAVAILABLE,
   setState,
   stateOf,
 } from './session-state';
-import { isKitStoreError, SessionOptionsError, SessionUnavailableError } from './session.errors';
+import {
+  INSECURE_SESSION_NOT_STORED,
+  isKitStoreError,
+  SessionOptionsError,
+  SessionUnavailableError,
+} from './session.errors';
 
 // The session plugin of each platform, at the edge of the kit's one store and one service:
 // Express runs `express-session` (session-runtime.ts); Fastify runs `@fastify/cookie` +
@@ -25,6 +32,8 @@ const INSTALL_HINT = 'npm install @fastify/session @fastify/cookie';
 const FASTIFY_MIN_SECRET_CHARS = 32;
 /** Set by the module on a session while `@fastify/session` saves it at the end of the request. */
 const END_SAVE = Symbol('nestjs-llm-kit:end-save');
+/** Sessions being regenerated at once (a bound; each leaves when the plugin stores it, at once). */
+const MAX_REGENERATING = 10_000;
 /** Set on a request whose cookie carried no stored session (a new visitor, a forged id). */
 const NOT_CARRIED = Symbol('nestjs-llm-kit:not-carried');
 
@@ -75,7 +84,10 @@ function loadPlugins(): { cookie: unknown; session: unknown } {
 }
 
 /** `@fastify/session`'s options for the runtime's, or a start-up error for one it cannot honour. */
-function pluginOptions(runtime: SessionRuntime, store: object): Record<string, unknown> {
+function pluginOptions(
+  runtime: SessionRuntime,
+  { store, idGenerator }: { store: object; idGenerator?: (request: Request) => string },
+): Record<string, unknown> {
   const { options } = runtime;
   options.secrets.forEach((secret, i) => {
     if (secret.length < FASTIFY_MIN_SECRET_CHARS)
@@ -115,7 +127,7 @@ function pluginOptions(runtime: SessionRuntime, store: object): Record<string, u
     cookiePrefix: 's:',
     cookie: { ...options.cookie },
     store,
-    idGenerator: runtime.genid,
+    idGenerator,
     saveUninitialized: options.express.saveUninitialized,
     rolling: options.express.rolling,
   };
@@ -136,9 +148,25 @@ class FastifySessions {
   /** Set while the plugin takes the session the store just loaded (a synchronous window). */
   private loading?: { sid: string; state?: SessionState; unavailable?: Error };
   readonly store: Pick<Store, 'get' | 'set' | 'destroy'>;
+  /**
+   * The request of each session a handler regenerates, by its new id, until the plugin stores
+   * it (at once): the kit's store reads the device (IP, User-Agent) and the Secure test from
+   * it, and the plugin's new session has no link to it (express-session's has `session.req`).
+   */
+  private readonly regenerating = new LRUCache<string, Request>({ max: MAX_REGENERATING });
+  readonly idGenerator?: (request: Request) => string;
 
   constructor(private readonly runtime: SessionRuntime) {
     const inner = runtime.store;
+    const genid = runtime.genid;
+    // The plugin calls it for a visitor's first session (no `request.session` yet) and for
+    // `regenerate()` (over the current one).
+    if (genid)
+      this.idGenerator = (request) => {
+        const id = genid(request);
+        if ((request as { session?: unknown }).session) this.regenerating.set(id, request);
+        return id;
+      };
     this.store = {
       get: (sid, callback) =>
         inner.get(sid, (error, data) => {
@@ -159,6 +187,11 @@ class FastifySessions {
   }
 
   private save(sid: string, session: object, callback?: Done): void {
+    const request = this.regenerating.get(sid);
+    if (request) {
+      this.regenerating.delete(sid);
+      linkSession(session, request);
+    }
     const fastifySession = session as FastifySessionLike;
     const state = stateOf(session);
     const atEnd = fastifySession[END_SAVE] === true;
@@ -190,6 +223,8 @@ class FastifySessions {
       // during the request.
       const cookie = session.cookie as { secure?: unknown } | undefined;
       if (!stateOf(session)?.persisted && cookie?.secure === true && request.protocol !== 'https') {
+        if (this.runtime.kitStore)
+          this.runtime.warn.warn('session-insecure', INSECURE_SESSION_NOT_STORED);
         request.session = null;
         return (next as Done)();
       }
@@ -275,7 +310,7 @@ export async function registerFastifySessions(
 ): Promise<void> {
   const plugins = loadPlugins();
   const sessions = new FastifySessions(runtime);
-  const options = pluginOptions(runtime, sessions.store);
+  const options = pluginOptions(runtime, sessions);
   if (instance.hasPlugin('@fastify/session'))
     fail(
       "the app registered @fastify/session itself; remove that registration (SessionModule registers it with the kit's store).",

@@ -62,5 +62,10 @@ export function requestOf(session: object): Request | undefined {
 /** Links the request's session to the request (a session a plugin just created has no link). */
 export function linkRequest(req: Request): void {
   const session = (req as { session?: unknown }).session;
-  if (isObject(session)) (session as { [SESSION_REQUEST]?: Request })[SESSION_REQUEST] = req;
+  if (isObject(session)) linkSession(session, req);
+}
+
+/** Links `session` to the request it belongs to (before the plugin made it `req.session`). */
+export function linkSession(session: object, req: Request): void {
+  (session as { [SESSION_REQUEST]?: Request })[SESSION_REQUEST] = req;
 }

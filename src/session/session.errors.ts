@@ -41,3 +41,13 @@ export class SessionNotFoundError extends Error {
 export function isKitStoreError(error: unknown): boolean {
   return error instanceof SessionUnavailableError || error instanceof SessionNotFoundError;
 }
+
+/**
+ * Logged (once per interval) when a new session is not stored because its cookie is Secure and
+ * the request came over plain http: the session plugin sends no cookie then, on either platform.
+ */
+export const INSECURE_SESSION_NOT_STORED =
+  'SessionModule: a new session was not stored because its cookie is Secure and the request is not ' +
+  "(plain http): the session plugin sends no cookie then. Behind a TLS proxy set Express's 'trust proxy' " +
+  "(app.set('trust proxy', 1)) or the session option proxy: true (on Fastify: new FastifyAdapter({ trustProxy })); " +
+  "in tests over http use cookie: { secure: 'auto' }.";

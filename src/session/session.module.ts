@@ -1,5 +1,6 @@
 import { Inject, Logger, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
+import { setUpFastify } from '../common/http-exchange';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import type { RedisConnection } from '../redis/redis.types';
 import { SESSION_RUNTIME } from './session.constants';
@@ -58,7 +59,9 @@ export class SessionModule extends SessionConfigurableModule implements NestModu
   async configure(consumer: MiddlewareConsumer): Promise<void> {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter?.getType() === 'fastify')
-      return registerFastifySessions(adapter.getInstance<FastifyInstanceLike>(), this.runtime);
+      return setUpFastify(adapter, 'SessionModule', (instance) =>
+        registerFastifySessions(instance as FastifyInstanceLike, this.runtime),
+      );
     const { routes, exclude } = this.runtime.options;
     const proxy = consumer.apply(this.runtime.handler);
     if (exclude.length > 0) proxy.exclude(...exclude);

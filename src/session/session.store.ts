@@ -17,7 +17,11 @@ import { handleOf, refOf, refOfHandle, userTag } from './session-id';
 import type { SessionInfo } from './session-info.interface';
 import type { ResolvedStoreOptions } from './session-options.resolver';
 import { requestOf, setState, stateOf, type SessionState } from './session-state';
-import { SessionNotFoundError, SessionUnavailableError } from './session.errors';
+import {
+  INSECURE_SESSION_NOT_STORED,
+  SessionNotFoundError,
+  SessionUnavailableError,
+} from './session.errors';
 
 type Data = Record<string, unknown>;
 
@@ -190,13 +194,7 @@ export class LlmSessionStore extends Store {
     if (req && cookie?.secure === true && !isSecureRequest(req, this.options.proxy)) {
       // express-session will not send this cookie: nobody can ever use the session, so it
       // is neither stored nor counted against the user's cap.
-      this.warn.warn(
-        'session-insecure',
-        'SessionModule: a new session was not stored because its cookie is Secure and the request is not ' +
-          "(plain http): the session plugin sends no cookie then. Behind a TLS proxy set Express's 'trust proxy' " +
-          "(app.set('trust proxy', 1)) or the session option proxy: true (on Fastify: new FastifyAdapter({ trustProxy })); " +
-          "in tests over http use cookie: { secure: 'auto' }.",
-      );
+      this.warn.warn('session-insecure', INSECURE_SESSION_NOT_STORED);
       return;
     }
     await this.create(ref, session, req);

@@ -6,6 +6,7 @@ import {
   Param,
   type PipeTransform,
   Post,
+  Query,
   Req,
   Res,
 } from '@nestjs/common';
@@ -83,6 +84,25 @@ class TestController {
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
     await this.sessions.destroy(req, res);
     return { ok: true };
+  }
+
+  /**
+   * A login the app writes itself, as Passport does: `req.user`, `regenerate()` (the kit's id
+   * then lands in the user's slot), the user in the session, then `save()` in the handler
+   * (`?save=end`: left to the end-of-request save). The same code runs on express-session's
+   * session and on @fastify/session's.
+   */
+  @Post('own-login/:user')
+  ownLogin(@Param('user') user: string, @Query('save') save: string, @Req() req: Request) {
+    (req as { user?: object }).user = { id: user };
+    return new Promise((resolve, reject) =>
+      req.session.regenerate((error) => {
+        if (error) return reject(error as Error);
+        (req.session as unknown as Record<string, unknown>).userId = user;
+        if (save === 'end') return resolve({ ok: true });
+        req.session.save((failure) => (failure ? reject(failure as Error) : resolve({ ok: true })));
+      }),
+    );
   }
 
   /** A login that lost its user: SessionService.create() refuses it. */
