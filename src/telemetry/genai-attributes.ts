@@ -1,7 +1,13 @@
-import type { Attributes } from '@opentelemetry/api';
 import { isObject } from '../common/is-object';
 import { finishReason, responseText } from '../llm/llm-response';
 import { type LlmUsage, readUsage } from '../llm/llm-usage';
+
+/**
+ * OTel's `Attributes`, written out: `UsageMeter` (in the public types) returns this file's
+ * `ResponseFacts`, and an app without the optional `@opentelemetry/api` must still compile
+ * the kit's declarations (the compat apps check it with skipLibCheck off).
+ */
+type Attributes = Record<string, string | number | boolean | string[] | number[] | undefined>;
 
 /** What the GenAI semantic conventions say about a call before it runs. */
 export interface RequestAttributes {
