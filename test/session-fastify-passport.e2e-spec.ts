@@ -278,7 +278,7 @@ describe('@fastify/passport (passport-local) on SessionModule on Fastify', () =>
     expect(listed).toMatchObject({ ip: '127.0.0.1', userAgent: AGENT });
   });
 
-  it("answers /me behind @RequireSession() with the user passport deserialized; @Session() holds passport's serialized id", async () => {
+  it("answers /me behind @RequireSession() with the user passport deserialized; @Session() holds passport's serialized id, which revokeAllForUser finds", async () => {
     await request(http()).get('/me').set(HTTPS).expect(401);
     const { cookie } = await logIn('alice');
     const me = await request(http()).get('/me').set(HTTPS).set('Cookie', cookie).expect(200);
@@ -287,6 +287,9 @@ describe('@fastify/passport (passport-local) on SessionModule on Fastify', () =>
       session: { passport: 'u-alice', userId: null },
       resolvedUserId: 'u-alice',
     });
+    // The store filed the login under the serialized id: revoking the user's sessions ends it.
+    expect(await app.get(SessionService).revokeAllForUser('u-alice')).toBe(1);
+    await request(http()).get('/me').set(HTTPS).set('Cookie', cookie).expect(401);
   });
 
   it("partitions @CacheLLM answers and a service's LLM calls by the passport user, and counts @LLMThrottle per user", async () => {
