@@ -59,6 +59,11 @@ const NO_REDIS_SPECS = require('./test/support/no-redis-specs.json');
  */
 const EXPRESS_ONLY_SPECS = require('./test/support/express-only-specs.json');
 const NO_HTTP_SPECS = require('./test/support/no-http-specs.json');
+/**
+ * e2e specs the Express projects skip: they test a Fastify-only peer itself (@fastify/passport)
+ * and start their apps on FastifyAdapter whatever the run's platform.
+ */
+const FASTIFY_ONLY_SPECS = require('./test/support/fastify-only-specs.json');
 
 /**
  * The Fastify x cluster specs: where what the platform hands the flows becomes Redis keys and
@@ -160,6 +165,7 @@ module.exports = {
     { ...common, displayName: 'unit', testRegex: ['src/.*\\.spec\\.ts$'] },
     e2e('standalone', {
       ...standalone,
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, ...ignored(FASTIFY_ONLY_SPECS)],
       setupFilesAfterEnv: [
         '<rootDir>/test/support/redis-use.guard.ts',
         '<rootDir>/test/support/platform-use.guard.ts',
@@ -167,7 +173,10 @@ module.exports = {
     }),
     e2e('cluster', {
       ...cluster,
-      testPathIgnorePatterns: [...common.testPathIgnorePatterns, ...ignored(NO_REDIS_SPECS)],
+      testPathIgnorePatterns: [
+        ...common.testPathIgnorePatterns,
+        ...ignored([...NO_REDIS_SPECS, ...FASTIFY_ONLY_SPECS]),
+      ],
       // Fails the test during which any master answered CROSSSLOT.
       setupFilesAfterEnv: ['<rootDir>/test/support/cross-slot.guard.ts'],
     }),

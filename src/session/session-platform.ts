@@ -34,8 +34,6 @@ const FASTIFY_MIN_SECRET_CHARS = 32;
 const END_SAVE = Symbol('nestjs-llm-kit:end-save');
 /** Sessions being regenerated at once (a bound; each leaves when the plugin stores it, at once). */
 const MAX_REGENERATING = 10_000;
-/** Set on a request whose cookie carried no stored session (a new visitor, a forged id). */
-const NOT_CARRIED = Symbol('nestjs-llm-kit:not-carried');
 
 type Done = (error?: unknown) => void;
 type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, ...rest: unknown[]) => void;
@@ -260,7 +258,6 @@ class FastifySessions {
         setState(session, loading.state);
       linkRequest(request as unknown as Request);
       const carried = hasStoredSession(request as unknown as Request);
-      if (!carried) request[NOT_CARRIED] = true;
       traceSessionState(loading?.unavailable ? 'unavailable' : carried ? 'carried' : 'none');
       (next as Done)();
     });
@@ -271,13 +268,15 @@ class FastifySessions {
       if (ours.length > 0) reply.header('Cache-Control', 'no-store');
       // A new id over the cookie's old one: @fastify/session clears the old cookie and sets
       // the new one in two headers (their domains differ: undefined and null); one is meant.
-      // A cookie that carried no stored session (forged, expired, revoked) and gets no new
-      // one: the plugin clears it, with neither Secure nor HttpOnly (a `__Host-` clear that
-      // browsers refuse); express-session sends nothing then, and neither does the kit.
+      // A cookie whose id is not the request's session and gets no new one (it carried no
+      // stored session: forged, expired, revoked; or the session was regenerated and the new
+      // one holds nothing: Passport's logout): the plugin clears it, with neither Secure nor
+      // HttpOnly (a `__Host-` clear that browsers refuse); express-session sends nothing
+      // then, and neither does the kit. (SessionService.destroy's own clear leaves no session.)
       const keep =
         ours.length > 1
           ? ours[ours.length - 1]
-          : request[NOT_CARRIED] && ours.length === 1 && ours[0]!.startsWith(`${cookieName}=;`)
+          : request.session && ours.length === 1 && ours[0]!.startsWith(`${cookieName}=;`)
             ? undefined
             : ours[0];
       if (ours.length > 0 && keep !== ours[0]) {

@@ -48,12 +48,15 @@ function cookieField(session: object): string | undefined {
   return cookie ? JSON.stringify(cookie) : undefined;
 }
 
-/** The user a session belongs to: `userId`, else Passport's serialized user when it is an id. */
+/**
+ * The user a session belongs to: `userId`, else Passport's serialized user when it is an id
+ * (`passport.user` as Passport keeps it; `passport` itself as `@fastify/passport` does).
+ */
 function userOf(session: object): string | undefined {
-  const data = session as { userId?: unknown; passport?: { user?: unknown } };
+  const data = session as { userId?: unknown; passport?: unknown };
+  const passport = isObject(data.passport) ? data.passport.user : data.passport;
   return (
-    resolveUserId({ session: data } as never) ??
-    resolveUserId({ user: { id: data.passport?.user } } as never)
+    resolveUserId({ session: data } as never) ?? resolveUserId({ user: { id: passport } } as never)
   );
 }
 
